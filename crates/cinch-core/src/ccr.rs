@@ -1,0 +1,143 @@
+//! CCR (compress, cache, retrieve): content keys, the marker grammar and the [`Store`] trait.
+//!
+//! **Keys.** A key is the first [`KEY_LEN`] lowercase hex digits of the BLAKE3 hash of the stored
+//! bytes. One hash and one length for the whole project: the same content always gets the same
+//! key, so storing twice is idempotent and a key can be checked against what it returns.
+//!
+//! **Markers.** `<<ccr:KEY SUMMARY>>`, where SUMMARY says in a few words what was left out. In JSON
+//! output a marker sits inside a string value; in text it is a line of its own.
+
+use std::fmt;
+
+/// Number of hex digits in a key (64 bits of BLAKE3).
+pub const KEY_LEN: usize = 16;
+
+/// A content-derived retrieval key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key(String);
+
+impl Key {
+    /// The key of `content`.
+    pub fn of(content: &[u8]) -> Key {
+        let hex = blake3::hash(content).to_hex();
+        Key(hex[..KEY_LEN].to_string())
+    }
+
+    /// Parses a key as a user or a model typed it.
+    pub fn parse(text: &str) -> Result<Key, BadKey> {
+        let ok =
+            text.len() == KEY_LEN && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if ok {
+            Ok(Key(text.to_string()))
+        } else {
+            Err(BadKey(text.chars().take(80).collect()))
+        }
+    }
+
+    /// The key as hex text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A string that is not a key.
+#[derive(Debug, thiserror::Error)]
+#[error("not a cinch key: {0:?} (expected {KEY_LEN} lowercase hex digits)")]
+pub struct BadKey(String);
+
+/// Renders a marker. `>` in the summary is replaced so the marker stays one token-stream unit.
+pub fn marker(key: &Key, summary: &str) -> String {
+    let summary = summary.replace(">>", "> >").replace('\n', " ");
+    format!("<<ccr:{key} {summary}>>")
+}
+
+/// Every key named by a marker in `text`, in order of appearance, without repeats.
+pub fn marker_keys(text: &str) -> Vec<Key> {
+    let mut keys: Vec<Key> = Vec::new();
+    let mut rest = text;
+    while let Some(pos) = rest.find("<<ccr:") {
+        rest = &rest[pos + 6..];
+        let end = rest
+            .find(|c: char| !c.is_ascii_hexdigit())
+            .unwrap_or(rest.len());
+        if let Ok(key) = Key::parse(&rest[..end]) {
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    keys
+}
+
+/// Why a `get` returned nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum GetError {
+    /// The key was never stored in this namespace (or belongs to another one).
+    #[error("unknown key {0}: nothing was stored under it here")]
+    Unknown(Key),
+    /// The key was stored but has expired or was evicted; the content is gone.
+    #[error("expired key {0}: the original is no longer stored; re-run the tool to get it again")]
+    Expired(Key),
+    /// The backend failed.
+    #[error(transparent)]
+    Backend(#[from] StoreError),
+}
+
+/// A backend failure.
+#[derive(Debug, thiserror::Error)]
+#[error("store error: {0}")]
+pub struct StoreError(pub String);
+
+/// Where dropped content is kept. `put` is idempotent (content-addressed); `get` tells unknown
+/// from expired. Entries are scoped to a namespace that another namespace can never read.
+pub trait Store: Send + Sync {
+    /// Stores `content` and returns its key.
+    fn put(&self, namespace: &str, content: &[u8]) -> Result<Key, StoreError>;
+    /// The content stored under `key`.
+    fn get(&self, namespace: &str, key: &Key) -> Result<Vec<u8>, GetError>;
+}
+
+/// The namespace used when none is given.
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_stable_and_short() {
+        let k = Key::of(b"hello");
+        assert_eq!(k.as_str().len(), KEY_LEN);
+        assert_eq!(k, Key::of(b"hello"));
+        assert_ne!(k, Key::of(b"hello!"));
+        assert_eq!(Key::parse(k.as_str()).unwrap(), k);
+    }
+
+    #[test]
+    fn bad_keys_are_rejected() {
+        for bad in [
+            "",
+            "xyz",
+            "ABCDEF0123456789",
+            "0123456789abcdef0",
+            "../../etc/passwd",
+        ] {
+            assert!(Key::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn markers_round_trip_their_keys() {
+        let k = Key::of(b"rows");
+        let m = marker(&k, "87 of 100 rows >> omitted\nhere");
+        assert!(m.starts_with("<<ccr:") && m.ends_with(">>"));
+        assert_eq!(m.matches(">>").count(), 1);
+        assert_eq!(marker_keys(&format!("a {m} b {m}")), vec![k]);
+    }
+}

@@ -1,0 +1,534 @@
+//! SmartCrusher: JSON tool output made small.
+//!
+//! Three candidates are weighed by exact token count: minified JSON, the lossless table
+//! encoding ([`encode`]), and, only when the lossless result is over the token budget, a lossy
+//! rendering that keeps the rows the task needs ([`select`]) and stores the rest behind a marker.
+//! A result is labelled lossless only after decoding it in-process and comparing it with the
+//! input, key order included.
+
+pub mod decode;
+pub mod encode;
+pub mod parse;
+mod select;
+mod syntax;
+
+use crate::ccr::{marker, Key, Store, StoreError};
+use crate::query::{contains_exact, scalar_text, Query};
+use crate::tokens::{estimate, Tokenizer};
+use encode::{compact_json, encode_document, encode_value, object_rows, Ctx, Table};
+use parse::{Document, NotJson};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// Settings for one JSON compression.
+pub struct JsonSettings<'a> {
+    /// What the agent is asking.
+    pub query: &'a Query,
+    /// Token budget for the output; above it rows may be dropped (into the store).
+    pub budget: usize,
+    /// Tokenizer used to weigh candidates.
+    pub tokenizer: Tokenizer,
+    /// Where dropped content goes.
+    pub store: &'a dyn Store,
+    /// The store namespace.
+    pub namespace: &'a str,
+}
+
+/// Per-strategy details for the report.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct JsonDetails {
+    /// Whether the input was NDJSON.
+    pub ndjson: bool,
+    /// Tokens of the minified candidate.
+    pub minified_tokens: usize,
+    /// Tokens of the lossless table candidate, if it round-tripped.
+    pub table_tokens: Option<usize>,
+    /// Tokens of the lossy candidate, if one was built.
+    pub lossy_tokens: Option<usize>,
+    /// Arrays whose rows were selected.
+    pub arrays_selected: usize,
+    /// Rows in those arrays.
+    pub rows_before: usize,
+    /// Rows kept from those arrays.
+    pub rows_kept: usize,
+    /// Rows left out (retrievable).
+    pub rows_dropped: usize,
+    /// Scalar array items left out (retrievable).
+    pub items_dropped: usize,
+    /// Long strings shortened or offloaded (retrievable).
+    pub strings_offloaded: usize,
+    /// Why rows were kept: counts per reason.
+    pub kept_because: BTreeMap<&'static str, usize>,
+}
+
+/// The outcome of [`compress_json`].
+#[derive(Debug, Clone)]
+pub struct JsonOutcome {
+    /// The text the model sees.
+    pub output: String,
+    /// `minify`, `table` or `table+select`.
+    pub strategy: &'static str,
+    /// Tokens of `output`.
+    pub tokens: usize,
+    /// Verified lossless.
+    pub lossless: bool,
+    /// Keys of stored originals.
+    pub ccr_keys: Vec<Key>,
+    /// Details.
+    pub details: JsonDetails,
+}
+
+/// Why JSON compression did not produce an outcome.
+#[derive(Debug, thiserror::Error)]
+pub enum JsonError {
+    /// The input is not JSON that cinch may rewrite.
+    #[error(transparent)]
+    NotJson(#[from] NotJson),
+    /// A dropped part could not be stored, so nothing may be dropped.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Compresses a JSON or NDJSON document.
+pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonError> {
+    let doc = parse::parse(text)?;
+    let minified = minify(&doc);
+    let mut details = JsonDetails {
+        ndjson: doc.ndjson,
+        ..Default::default()
+    };
+    details.minified_tokens = s.tokenizer.count(&minified);
+    let mut best = (minified, "minify", details.minified_tokens);
+
+    let table = encode_document(&doc);
+    if table != best.0 && round_trips(&table, &doc) {
+        let tokens = s.tokenizer.count(&table);
+        details.table_tokens = Some(tokens);
+        if tokens < best.2 {
+            best = (table, "table", tokens);
+        }
+    }
+    if best.2 <= s.budget {
+        return Ok(JsonOutcome {
+            output: best.0,
+            strategy: best.1,
+            tokens: best.2,
+            lossless: true,
+            ccr_keys: vec![],
+            details,
+        });
+    }
+
+    let mut lossy = Lossy {
+        s,
+        scale: s.budget as f64 / estimate(&best.0).max(1) as f64,
+        keys: Vec::new(),
+        details: JsonDetails::default(),
+    };
+    let mut out = String::new();
+    if doc.ndjson {
+        out.push_str("@ndjson\n");
+    }
+    lossy.value(&doc.value, 0, &mut out)?;
+    while out.ends_with('\n') {
+        out.pop();
+    }
+    let tokens = s.tokenizer.count(&out);
+    details.lossy_tokens = Some(tokens);
+    if tokens < best.2 && !lossy.keys.is_empty() {
+        let d = lossy.details;
+        details.arrays_selected = d.arrays_selected;
+        details.rows_before = d.rows_before;
+        details.rows_kept = d.rows_kept;
+        details.rows_dropped = d.rows_dropped;
+        details.items_dropped = d.items_dropped;
+        details.strings_offloaded = d.strings_offloaded;
+        details.kept_because = d.kept_because;
+        return Ok(JsonOutcome {
+            output: out,
+            strategy: "table+select",
+            tokens,
+            lossless: false,
+            ccr_keys: lossy.keys,
+            details,
+        });
+    }
+    Ok(JsonOutcome {
+        output: best.0,
+        strategy: best.1,
+        tokens: best.2,
+        lossless: true,
+        ccr_keys: vec![],
+        details,
+    })
+}
+
+/// Minified JSON (NDJSON stays one value per line).
+pub fn minify(doc: &Document) -> String {
+    match (&doc.value, doc.ndjson) {
+        (Value::Array(items), true) => items
+            .iter()
+            .map(compact_json)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        (v, _) => compact_json(v),
+    }
+}
+
+fn round_trips(encoded: &str, doc: &Document) -> bool {
+    decode::decode(encoded).is_ok_and(|d| d.ndjson == doc.ndjson && strict_eq(&d.value, &doc.value))
+}
+
+/// Equality of JSON values that also compares object key order and numbers as written.
+pub fn strict_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|((k1, v1), (k2, v2))| k1 == k2 && strict_eq(v1, v2))
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| strict_eq(a, b))
+        }
+        (Value::Number(x), Value::Number(y)) => x.to_string() == y.to_string(),
+        _ => a == b,
+    }
+}
+
+/// Smallest budget any one array gets, so a small array in a big document keeps a few rows.
+const MIN_ARRAY_BUDGET: usize = 120;
+/// Strings at least this long, without spaces and mostly base64/hex, are opaque blobs.
+const OPAQUE_MIN: usize = 256;
+/// Prose at least this long keeps a prefix in lossy mode.
+const PROSE_MIN: usize = 1024;
+const PROSE_KEEP: usize = 240;
+
+struct Lossy<'a, 'b> {
+    s: &'b JsonSettings<'a>,
+    scale: f64,
+    keys: Vec<Key>,
+    details: JsonDetails,
+}
+
+impl Lossy<'_, '_> {
+    fn put(&mut self, content: &str) -> Result<Key, StoreError> {
+        let key = self.s.store.put(self.s.namespace, content.as_bytes())?;
+        if !self.keys.contains(&key) {
+            self.keys.push(key.clone());
+        }
+        Ok(key)
+    }
+
+    fn value(&mut self, v: &Value, depth: usize, out: &mut String) -> Result<(), StoreError> {
+        match v {
+            Value::Object(map) => {
+                out.push('{');
+                for (i, (k, v)) in map.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&compact_json(&Value::String(k.clone())));
+                    out.push(':');
+                    self.value(v, depth + 1, out)?;
+                }
+                out.push('}');
+                Ok(())
+            }
+            Value::Array(items) if depth < 64 => {
+                if let Some(rows) = object_rows(items) {
+                    self.rows(&rows, depth, out)
+                } else if items.len() > 16 && items.iter().all(|v| v.is_string() || v.is_number()) {
+                    self.scalars(items, out)
+                } else {
+                    out.push('[');
+                    for (i, item) in items.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        self.value(item, depth + 1, out)?;
+                    }
+                    out.push(']');
+                    Ok(())
+                }
+            }
+            other => {
+                let shortened = self.shorten_strings(other)?;
+                encode_value(&shortened, Ctx::Block, depth, out);
+                Ok(())
+            }
+        }
+    }
+
+    fn rows(
+        &mut self,
+        rows: &[&Map<String, Value>],
+        depth: usize,
+        out: &mut String,
+    ) -> Result<(), StoreError> {
+        let table = Table::build(rows);
+        let lines: Vec<String> = match &table {
+            Some(t) => t
+                .render(rows, Ctx::Block, depth, false)
+                .lines()
+                .skip(1)
+                .map(str::to_string)
+                .collect(),
+            None => rows
+                .iter()
+                .map(|r| compact_json(&Value::Object((*r).clone())))
+                .collect(),
+        };
+        let costs: Vec<usize> = if lines.len() == rows.len() {
+            lines.iter().map(|l| estimate(l) + 1).collect()
+        } else {
+            rows.iter()
+                .map(|r| estimate(&compact_json(&Value::Object((*r).clone()))))
+                .collect()
+        };
+        let total: usize = costs.iter().sum();
+        let budget = ((total as f64 * self.scale) as usize).max(MIN_ARRAY_BUDGET);
+        let columns = table
+            .as_ref()
+            .map(|t| t.columns.clone())
+            .unwrap_or_default();
+        let sel = if total > budget && rows.len() >= 4 {
+            select::select(rows, &columns, self.s.query, &costs, budget)
+        } else {
+            select::Selection {
+                kept: (0..rows.len()).collect(),
+                reasons: BTreeMap::new(),
+            }
+        };
+        let dropped: Vec<usize> = {
+            let mut k = sel.kept.iter().peekable();
+            (0..rows.len())
+                .filter(|i| {
+                    if k.peek() == Some(&i) {
+                        k.next();
+                        false
+                    } else {
+                        true
+                    }
+                })
+                .collect()
+        };
+        let mut marker_line = None;
+        if !dropped.is_empty() {
+            let stored = format!(
+                "[\n{}\n]",
+                dropped
+                    .iter()
+                    .map(|&i| compact_json(&Value::Object(rows[i].clone())))
+                    .collect::<Vec<_>>()
+                    .join(",\n")
+            );
+            let key = self.put(&stored)?;
+            let summary = select::summarize_dropped(rows, &columns, &dropped, rows.len());
+            marker_line = Some(marker(&key, &summary));
+            let d = &mut self.details;
+            d.arrays_selected += 1;
+            d.rows_before += rows.len();
+            d.rows_kept += sel.kept.len();
+            d.rows_dropped += dropped.len();
+            for (r, c) in &sel.reasons {
+                *d.kept_because.entry(r).or_default() += c;
+            }
+        }
+        let mut kept: Vec<Map<String, Value>> = Vec::with_capacity(sel.kept.len());
+        for &i in &sel.kept {
+            match self.shorten_strings(&Value::Object(rows[i].clone()))? {
+                Value::Object(m) => kept.push(m),
+                _ => unreachable!("shortening keeps the shape"),
+            }
+        }
+        let kept_refs: Vec<&Map<String, Value>> = kept.iter().collect();
+        let table = if kept_refs.len() >= 2 {
+            Table::build(&kept_refs)
+        } else {
+            None
+        };
+        match (table, marker_line) {
+            (Some(t), m) => {
+                out.push_str(&t.render(&kept_refs, Ctx::Block, depth, true));
+                if let Some(m) = m {
+                    out.push_str(&m);
+                    out.push('\n');
+                }
+            }
+            (None, m) => {
+                out.push('[');
+                let mut parts: Vec<String> = kept
+                    .iter()
+                    .map(|r| compact_json(&Value::Object(r.clone())))
+                    .collect();
+                parts.extend(m.map(|m| compact_json(&Value::String(m))));
+                out.push_str(&parts.join(","));
+                out.push(']');
+            }
+        }
+        Ok(())
+    }
+
+    /// Long arrays of strings or numbers: duplicates collapsed with counts, query matches,
+    /// ends and extremes kept, evenly spaced items to fill the budget, the rest stored.
+    fn scalars(&mut self, items: &[Value], out: &mut String) -> Result<(), StoreError> {
+        let texts: Vec<String> = items.iter().map(|v| compact_json(v)).collect();
+        let total: usize = texts.iter().map(|t| estimate(t) + 1).sum();
+        let budget = ((total as f64 * self.scale) as usize).max(MIN_ARRAY_BUDGET);
+        if total <= budget {
+            encode_value(&Value::Array(items.to_vec()), Ctx::Block, 0, out);
+            return Ok(());
+        }
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut order: Vec<usize> = Vec::new();
+        for (i, t) in texts.iter().enumerate() {
+            let c = counts.entry(t.as_str()).or_default();
+            if *c == 0 {
+                order.push(i);
+            }
+            *c += 1;
+        }
+        let n = order.len();
+        let mut keep = vec![false; n];
+        for (j, &i) in order.iter().enumerate() {
+            let t = scalar_text(&items[i]).unwrap_or_default();
+            if self.s.query.exact.iter().any(|q| contains_exact(&t, q))
+                || self.s.query.words.iter().any(|w| contains_exact(&t, w))
+            {
+                keep[j] = true;
+            }
+        }
+        keep[0] = true;
+        keep[n - 1] = true;
+        let nums: Vec<(usize, f64)> = order
+            .iter()
+            .enumerate()
+            .filter_map(|(j, &i)| items[i].as_f64().map(|x| (j, x)))
+            .collect();
+        if let (Some(lo), Some(hi)) = (
+            nums.iter().min_by(|a, b| a.1.total_cmp(&b.1)),
+            nums.iter().max_by(|a, b| a.1.total_cmp(&b.1)),
+        ) {
+            keep[lo.0] = true;
+            keep[hi.0] = true;
+        }
+        let cost = |j: usize| estimate(&texts[order[j]]) + 1;
+        let mut spent: usize = (0..n).filter(|&j| keep[j]).map(cost).sum();
+        let mut step = n.next_power_of_two();
+        while step >= 2 {
+            let mut j = step / 2;
+            while j < n {
+                if !keep[j] && spent + cost(j) <= budget {
+                    keep[j] = true;
+                    spent += cost(j);
+                }
+                j += step;
+            }
+            step /= 2;
+        }
+        let kept: Vec<usize> = (0..n).filter(|&j| keep[j]).collect();
+        let dropped_items = items.len() - kept.len();
+        if dropped_items == 0 {
+            encode_value(&Value::Array(items.to_vec()), Ctx::Block, 0, out);
+            return Ok(());
+        }
+        let key = self.put(&format!("[\n{}\n]", texts.join(",\n")))?;
+        let mut summary = format!(
+            "{dropped_items} of {} items omitted; {n} distinct",
+            items.len()
+        );
+        if let (Some(lo), Some(hi)) = (
+            nums.iter().min_by(|a, b| a.1.total_cmp(&b.1)),
+            nums.iter().max_by(|a, b| a.1.total_cmp(&b.1)),
+        ) {
+            summary.push_str(&format!(
+                "; min {}, max {}",
+                texts[order[lo.0]], texts[order[hi.0]]
+            ));
+        }
+        let repeated: Vec<String> = {
+            let mut r: Vec<(&str, usize)> = counts
+                .iter()
+                .filter(|(_, c)| **c > 1)
+                .map(|(t, c)| (*t, *c))
+                .collect();
+            r.sort_by(|a, b| b.1.cmp(&a.1));
+            r.iter()
+                .take(3)
+                .map(|(t, c)| format!("{} x{c}", t.chars().take(40).collect::<String>()))
+                .collect()
+        };
+        if !repeated.is_empty() {
+            summary.push_str(&format!("; most repeated: {}", repeated.join(", ")));
+        }
+        let mut parts: Vec<String> = kept.iter().map(|&j| texts[order[j]].clone()).collect();
+        parts.push(compact_json(&Value::String(marker(&key, &summary))));
+        out.push('[');
+        out.push_str(&parts.join(","));
+        out.push(']');
+        self.details.items_dropped += dropped_items;
+        Ok(())
+    }
+
+    /// A copy of `v` with long opaque strings replaced by markers and long prose cut to a
+    /// readable prefix followed by a marker; the full strings go to the store.
+    fn shorten_strings(&mut self, v: &Value) -> Result<Value, StoreError> {
+        Ok(match v {
+            Value::String(s) if s.len() >= OPAQUE_MIN && is_opaque(s) => {
+                let key = self.put(s)?;
+                self.details.strings_offloaded += 1;
+                Value::String(marker(
+                    &key,
+                    &format!("opaque string, {} chars", s.chars().count()),
+                ))
+            }
+            Value::String(s) if s.len() >= PROSE_MIN => {
+                let mut cut = PROSE_KEEP;
+                while !s.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                if let Some(space) = s[..cut].rfind(char::is_whitespace) {
+                    if space > PROSE_KEEP / 2 {
+                        cut = space;
+                    }
+                }
+                let key = self.put(s)?;
+                self.details.strings_offloaded += 1;
+                let rest = s[cut..].chars().count();
+                Value::String(format!(
+                    "{} {}",
+                    &s[..cut],
+                    marker(&key, &format!("{rest} more chars"))
+                ))
+            }
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| self.shorten_strings(i))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(m) => {
+                let mut out = Map::new();
+                for (k, v) in m {
+                    out.insert(k.clone(), self.shorten_strings(v)?);
+                }
+                Value::Object(out)
+            }
+            other => other.clone(),
+        })
+    }
+}
+
+/// base64, hex or similar blobs: no whitespace and almost only alphanumerics and `+/=_-`.
+fn is_opaque(s: &str) -> bool {
+    if s.bytes().any(|b| b.is_ascii_whitespace()) {
+        return false;
+    }
+    let blob = s
+        .bytes()
+        .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'_' | b'-'))
+        .count();
+    blob * 100 >= s.len() * 95
+}

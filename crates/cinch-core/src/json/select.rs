@@ -1,0 +1,496 @@
+//! Query-aware row selection for arrays over the token budget.
+//!
+//! Rows that are never dropped: rows matching the query (field clauses and exact terms always;
+//! the best-ranked word matches by BM25 with IDF over the rows), error and failure rows, numeric
+//! outliers (median/MAD), change points of ordered numeric series, the first and last rows, and
+//! one row for every value of each low-cardinality field. The rest of the budget is filled by
+//! even spacing.
+
+use super::encode::{lookup, Column};
+use crate::query::{clause_matches, contains_exact, scalar_text, words, Query};
+use regex::Regex;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
+
+/// Why a row was kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reason {
+    /// Matches the query.
+    Query,
+    /// An error or failure row.
+    Error,
+    /// Holds a numeric outlier.
+    Outlier,
+    /// Starts a new level of an ordered numeric series.
+    ChangePoint,
+    /// First or last row.
+    Anchor,
+    /// The first row of a category value.
+    Category,
+    /// Ranked by relevance to the query.
+    Relevant,
+    /// Even spacing to fill the budget.
+    Spacing,
+}
+
+/// The rows kept, in order, each with the reason it was kept first.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Kept row indices, ascending.
+    pub kept: Vec<usize>,
+    /// Counts per reason.
+    pub reasons: BTreeMap<&'static str, usize>,
+}
+
+fn error_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)\b(errors?|fail(s|ed|ure|ing)?|fatal|exception|panic(ked)?|time[ds]?[ -]?out|denied|refused|crash(ed)?|critical|abort(ed)?|unreachable|unauthorized|forbidden)\b")
+            .expect("valid regex")
+    })
+}
+
+/// Whether a row reports an error: a value (not a key) with an error word, an HTTP 4xx/5xx
+/// status, or `success`/`ok` false.
+pub fn is_error_row(row: &Map<String, Value>) -> bool {
+    row.iter().any(|(k, v)| is_error_value(k, v, 0))
+}
+
+fn is_error_value(key: &str, v: &Value, depth: usize) -> bool {
+    if depth > 6 {
+        return false;
+    }
+    let k = key.to_ascii_lowercase();
+    match v {
+        Value::String(s) => s.len() <= 512 && error_re().is_match(s),
+        Value::Bool(false) => matches!(
+            k.as_str(),
+            "success" | "ok" | "passed" | "succeeded" | "healthy"
+        ),
+        Value::Number(n) => {
+            let status_key = k == "status"
+                || k.ends_with("status_code")
+                || k == "code"
+                || k.ends_with("statuscode")
+                || k == "http_status";
+            status_key && n.as_u64().is_some_and(|c| (400..600).contains(&c))
+        }
+        Value::Object(m) => m.iter().any(|(k, v)| is_error_value(k, v, depth + 1)),
+        Value::Array(items) => items
+            .iter()
+            .take(64)
+            .any(|v| is_error_value(key, v, depth + 1)),
+        Value::Null | Value::Bool(true) => false,
+    }
+}
+
+/// Chooses which rows to keep. `costs[i]` is the token cost of row `i`; the kept rows' costs
+/// stay within `budget` except for rows that are never dropped.
+pub(crate) fn select(
+    rows: &[&Map<String, Value>],
+    columns: &[Column],
+    query: &Query,
+    costs: &[usize],
+    budget: usize,
+) -> Selection {
+    let n = rows.len();
+    let mut reason: Vec<Option<Reason>> = vec![None; n];
+    let mark = |i: usize, r: Reason, reason: &mut Vec<Option<Reason>>| {
+        if reason[i].is_none() {
+            reason[i] = Some(r);
+        }
+    };
+    let values: Vec<Value> = rows.iter().map(|r| Value::Object((*r).clone())).collect();
+
+    // Query: clauses and exact terms are hard matches.
+    let texts: Vec<Vec<String>> = values.iter().map(|v| leaf_texts(v)).collect();
+    for i in 0..n {
+        let clause_hit = query.clauses.iter().any(|c| clause_matches(&values[i], c));
+        let exact_hit = query
+            .exact
+            .iter()
+            .any(|t| texts[i].iter().any(|x| contains_exact(x, t)));
+        if clause_hit || exact_hit {
+            mark(i, Reason::Query, &mut reason);
+        }
+    }
+    let scores = bm25(&texts, &query.words);
+    let top = scores.iter().cloned().fold(0.0f64, f64::max);
+    if top > 0.0 {
+        for i in 0..n {
+            if scores[i] >= 0.5 * top && scores[i] >= 1.0 {
+                mark(i, Reason::Query, &mut reason);
+            }
+        }
+    }
+
+    // Errors, unless they are the norm (then they say nothing about a row).
+    let errors: Vec<usize> = (0..n).filter(|&i| is_error_row(rows[i])).collect();
+    if errors.len() * 2 <= n {
+        for i in errors {
+            mark(i, Reason::Error, &mut reason);
+        }
+    }
+
+    for col in columns {
+        let nums: Vec<Option<f64>> = rows
+            .iter()
+            .map(|r| match lookup(r, &col.path) {
+                Some(Value::Number(x)) => x.as_f64(),
+                _ => None,
+            })
+            .collect();
+        let present = nums.iter().flatten().count();
+        if present >= 8 && present * 2 >= n {
+            for i in outliers(&nums) {
+                mark(i, Reason::Outlier, &mut reason);
+            }
+            for i in change_points(&nums) {
+                mark(i, Reason::ChangePoint, &mut reason);
+            }
+        }
+    }
+
+    if n > 0 {
+        mark(0, Reason::Anchor, &mut reason);
+        mark(n - 1, Reason::Anchor, &mut reason);
+    }
+
+    for col in columns {
+        let mut first: HashMap<String, usize> = HashMap::new();
+        let mut all_short = true;
+        for (i, r) in rows.iter().enumerate() {
+            match lookup(r, &col.path) {
+                Some(v @ (Value::String(_) | Value::Bool(_))) => {
+                    let t = scalar_text(v).unwrap_or_default();
+                    all_short &= t.len() <= 64;
+                    first.entry(t).or_insert(i);
+                }
+                Some(Value::Null) | None => {}
+                Some(_) => all_short = false,
+            }
+        }
+        let distinct = first.len();
+        if all_short && (2..=10).contains(&distinct) && distinct * 3 <= n {
+            for (_, i) in first {
+                mark(i, Reason::Category, &mut reason);
+            }
+        }
+    }
+
+    let mut spent: usize = (0..n)
+        .filter(|&i| reason[i].is_some())
+        .map(|i| costs[i])
+        .sum();
+
+    // Ranked relevance next, then even spacing.
+    let mut ranked: Vec<usize> = (0..n)
+        .filter(|&i| scores[i] > 0.0 && reason[i].is_none())
+        .collect();
+    ranked.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    for i in ranked {
+        if spent + costs[i] > budget {
+            break;
+        }
+        reason[i] = Some(Reason::Relevant);
+        spent += costs[i];
+    }
+    fill_evenly(&mut reason, costs, budget, &mut spent);
+
+    let mut sel = Selection::default();
+    for (i, r) in reason.iter().enumerate() {
+        if let Some(r) = r {
+            sel.kept.push(i);
+            *sel.reasons.entry(reason_name(*r)).or_default() += 1;
+        }
+    }
+    sel
+}
+
+fn reason_name(r: Reason) -> &'static str {
+    match r {
+        Reason::Query => "query",
+        Reason::Error => "error",
+        Reason::Outlier => "outlier",
+        Reason::ChangePoint => "change_point",
+        Reason::Anchor => "anchor",
+        Reason::Category => "category",
+        Reason::Relevant => "relevant",
+        Reason::Spacing => "spacing",
+    }
+}
+
+/// Adds rows at evenly spaced positions, coarse to fine, while they fit in the budget.
+fn fill_evenly(reason: &mut [Option<Reason>], costs: &[usize], budget: usize, spent: &mut usize) {
+    let n = reason.len();
+    let mut step = n.next_power_of_two();
+    while step >= 1 {
+        let mut i = step / 2;
+        let mut any_fit = false;
+        while i < n {
+            if reason[i].is_none() {
+                if *spent + costs[i] > budget {
+                    i += step.max(1);
+                    continue;
+                }
+                reason[i] = Some(Reason::Spacing);
+                *spent += costs[i];
+                any_fit = true;
+            }
+            i += step.max(1);
+        }
+        if step == 1 {
+            break;
+        }
+        step /= 2;
+        let _ = any_fit;
+    }
+}
+
+/// Every scalar of a row as text (values only, never keys).
+fn leaf_texts(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    fn go(v: &Value, out: &mut Vec<String>, depth: usize) {
+        if depth > 16 {
+            return;
+        }
+        match v {
+            Value::Object(m) => m.values().for_each(|v| go(v, out, depth + 1)),
+            Value::Array(a) => a.iter().for_each(|v| go(v, out, depth + 1)),
+            other => out.extend(scalar_text(other)),
+        }
+    }
+    go(v, &mut out, 0);
+    out
+}
+
+/// BM25 (k1 = 1.2, b = 0.75) of each row's words against the query words, IDF over the rows.
+fn bm25(texts: &[Vec<String>], terms: &[String]) -> Vec<f64> {
+    let n = texts.len();
+    if terms.is_empty() || n == 0 {
+        return vec![0.0; n];
+    }
+    let docs: Vec<HashMap<String, usize>> = texts
+        .iter()
+        .map(|t| {
+            let mut tf: HashMap<String, usize> = HashMap::new();
+            for s in t {
+                for w in words(s) {
+                    *tf.entry(w).or_default() += 1;
+                }
+            }
+            tf
+        })
+        .collect();
+    let lens: Vec<usize> = docs.iter().map(|d| d.values().sum()).collect();
+    let avg = (lens.iter().sum::<usize>() as f64 / n as f64).max(1.0);
+    let idf: Vec<f64> = terms
+        .iter()
+        .map(|t| {
+            let df = docs.iter().filter(|d| d.contains_key(t)).count() as f64;
+            ((n as f64 - df + 0.5) / (df + 0.5) + 1.0).ln()
+        })
+        .collect();
+    docs.iter()
+        .zip(&lens)
+        .map(|(d, &len)| {
+            terms
+                .iter()
+                .zip(&idf)
+                .map(|(t, idf)| {
+                    let tf = *d.get(t).unwrap_or(&0) as f64;
+                    if tf == 0.0 {
+                        0.0
+                    } else {
+                        idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * len as f64 / avg))
+                    }
+                })
+                .sum()
+        })
+        .collect()
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}
+
+/// Rows whose value lies more than 3.5 robust z-units (0.6745·|x − median| / MAD) from the
+/// median. A heavy-tailed column that flags more than a tenth of its rows keeps only its five
+/// most extreme rows.
+fn outliers(nums: &[Option<f64>]) -> Vec<usize> {
+    let mut xs: Vec<f64> = nums
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|x| x.is_finite())
+        .collect();
+    if xs.len() < 8 {
+        return Vec::new();
+    }
+    xs.sort_by(f64::total_cmp);
+    let med = median(&xs);
+    let mut dev: Vec<f64> = xs.iter().map(|x| (x - med).abs()).collect();
+    dev.sort_by(f64::total_cmp);
+    let mad = median(&dev);
+    let mut flagged: Vec<(f64, usize)> = nums
+        .iter()
+        .enumerate()
+        .filter_map(|(i, x)| {
+            let x = (*x)?;
+            let z = if mad > 0.0 {
+                0.6745 * (x - med).abs() / mad
+            } else if x != med {
+                f64::INFINITY
+            } else {
+                0.0
+            };
+            (z > 3.5).then_some((z, i))
+        })
+        .collect();
+    if flagged.len() * 10 > nums.len() {
+        flagged.sort_by(|a, b| b.0.total_cmp(&a.0));
+        flagged.truncate(5);
+    }
+    flagged.into_iter().map(|(_, i)| i).collect()
+}
+
+/// Positions where the median of the next window differs from the median of the previous
+/// window by more than four robust deviations of the series' steps.
+fn change_points(nums: &[Option<f64>]) -> Vec<usize> {
+    const W: usize = 4;
+    let series: Vec<(usize, f64)> = nums
+        .iter()
+        .enumerate()
+        .filter_map(|(i, x)| x.map(|x| (i, x)))
+        .collect();
+    if series.len() < 2 * W + 2 {
+        return Vec::new();
+    }
+    let mut steps: Vec<f64> = series.windows(2).map(|w| (w[1].1 - w[0].1).abs()).collect();
+    steps.sort_by(f64::total_cmp);
+    let scale = median(&steps) * 1.4826;
+    if scale <= 0.0 || !scale.is_finite() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut last: Option<usize> = None;
+    for k in W..=series.len() - W {
+        let mut before: Vec<f64> = series[k - W..k].iter().map(|p| p.1).collect();
+        let mut after: Vec<f64> = series[k..k + W].iter().map(|p| p.1).collect();
+        before.sort_by(f64::total_cmp);
+        after.sort_by(f64::total_cmp);
+        if (median(&after) - median(&before)).abs() > 4.0 * scale && last.is_none_or(|l| k >= l + W)
+        {
+            out.push(series[k - 1].0);
+            out.push(series[k].0);
+            last = Some(k);
+        }
+    }
+    out.truncate(20);
+    out
+}
+
+/// What the dropped rows hold, in a few words: per-category counts and numeric ranges.
+pub(crate) fn summarize_dropped(
+    rows: &[&Map<String, Value>],
+    columns: &[Column],
+    dropped: &[usize],
+    total: usize,
+) -> String {
+    let mut parts = vec![format!("{} of {} rows omitted", dropped.len(), total)];
+    let mut cats: Vec<(usize, String)> = Vec::new();
+    let mut ranges: Vec<String> = Vec::new();
+    for col in columns {
+        let name = col.path.join(".");
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        let mut nums: Vec<f64> = Vec::new();
+        let mut raw: Vec<String> = Vec::new();
+        let mut other = false;
+        for &i in dropped {
+            match lookup(rows[i], &col.path) {
+                Some(Value::Number(x)) => {
+                    if let Some(f) = x.as_f64() {
+                        nums.push(f);
+                        raw.push(x.to_string());
+                    }
+                }
+                Some(v @ (Value::String(_) | Value::Bool(_))) => {
+                    let t = scalar_text(v).unwrap_or_default();
+                    if t.len() > 40 {
+                        other = true;
+                    }
+                    *counts.entry(t).or_default() += 1;
+                }
+                _ => {}
+            }
+        }
+        if !other
+            && !counts.is_empty()
+            && counts.len() <= 6
+            && counts.len() * 3 <= dropped.len().max(3)
+        {
+            let mut by: Vec<(&String, &usize)> = counts.iter().collect();
+            by.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let list: Vec<String> = by.iter().take(4).map(|(v, c)| format!("{v} {c}")).collect();
+            cats.push((counts.len(), format!("{name}={}", list.join(", "))));
+        } else if nums.len() * 2 >= dropped.len() && ranges.len() < 2 && !nums.is_empty() {
+            let (mut lo, mut hi) = (0, 0);
+            for (j, x) in nums.iter().enumerate() {
+                if *x < nums[lo] {
+                    lo = j;
+                }
+                if *x > nums[hi] {
+                    hi = j;
+                }
+            }
+            ranges.push(format!("{name} {}..{}", raw[lo], raw[hi]));
+        }
+    }
+    cats.sort_by_key(|c| c.0);
+    parts.extend(cats.into_iter().take(2).map(|c| c.1));
+    parts.extend(ranges);
+    parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outliers_by_mad() {
+        let mut xs: Vec<Option<f64>> = (0..50).map(|i| Some(100.0 + (i % 5) as f64)).collect();
+        xs[17] = Some(950.0);
+        assert_eq!(outliers(&xs), vec![17]);
+    }
+
+    #[test]
+    fn balanced_step_is_a_change_point() {
+        let xs: Vec<Option<f64>> = (0..40)
+            .map(|i| Some(if i < 20 { 10.0 } else { 20.0 } + (i % 3) as f64 * 0.1))
+            .collect();
+        let cps = change_points(&xs);
+        assert!(cps.contains(&19) && cps.contains(&20), "{cps:?}");
+    }
+
+    #[test]
+    fn error_rows_by_value_not_key() {
+        let row = |v: serde_json::Value| v.as_object().unwrap().clone();
+        assert!(is_error_row(&row(
+            serde_json::json!({"msg": "request failed: timeout"})
+        )));
+        assert!(is_error_row(&row(serde_json::json!({"status": 503}))));
+        assert!(is_error_row(&row(serde_json::json!({"success": false}))));
+        assert!(!is_error_row(&row(
+            serde_json::json!({"error_count": 0, "timeout_ms": 30})
+        )));
+        assert!(!is_error_row(&row(
+            serde_json::json!({"msg": "terrorist novel"})
+        )));
+    }
+}

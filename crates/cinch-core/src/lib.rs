@@ -1,0 +1,13 @@
+//! cinch-core: the content model, detection, the compressors, the router, the CCR marker
+//! grammar and the `Store` trait, and token counting. No I/O and no async.
+#![deny(missing_docs)]
+
+pub mod ccr;
+pub mod json;
+pub mod query;
+pub mod route;
+pub mod tokens;
+
+pub use ccr::{GetError, Key, Store, StoreError};
+pub use route::{compress, Kind, Options, Report, DEFAULT_BUDGET};
+pub use tokens::Tokenizer;

@@ -1,0 +1,257 @@
+//! What the agent is asking, in a form compressors can match content against.
+//!
+//! A query is split three ways: field clauses (`status = failed`, `author.type: Bot`), exact
+//! terms (anything with a digit, or quoted: ids, versions, numbers, which must match whole
+//! values or whole tokens, never fuzzily), and plain words for relevance ranking (stop words
+//! removed). Matching is on values, never on key names.
+
+use regex::Regex;
+use serde_json::Value;
+use std::sync::OnceLock;
+
+/// A parsed query.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Query {
+    /// `field = value` clauses; the field is a dotted path.
+    pub clauses: Vec<Clause>,
+    /// Terms that must match exactly (lowercased).
+    pub exact: Vec<String>,
+    /// Words for relevance ranking (lowercased, no stop words).
+    pub words: Vec<String>,
+}
+
+/// One `field = value` clause.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clause {
+    /// Path segments, as written.
+    pub path: Vec<String>,
+    /// The value, lowercased.
+    pub value: String,
+}
+
+const STOP_WORDS: &[&str] = &[
+    "a", "about", "all", "an", "and", "any", "are", "as", "at", "be", "by", "can", "do", "does",
+    "each", "entries", "entry", "for", "from", "give", "has", "have", "how", "i", "in", "is", "it",
+    "its", "list", "me", "of", "on", "or", "record", "records", "row", "rows", "show", "tell",
+    "that", "the", "their", "them", "there", "these", "this", "to", "was", "what", "where",
+    "which", "who", "why", "with", "work", "works", "does", "find", "get",
+];
+
+fn clause_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r#"([A-Za-z_$@][\w.$@-]*)\s*(?:==|=|:)\s*(?:"([^"]*)"|'([^']*)'|([^?,;\n"'=]+?))\s*(?:[?,;\n]|\.\s|\.$|$|\s(?:and|or|AND|OR)\s)"#)
+            .expect("valid regex")
+    })
+}
+
+impl Query {
+    /// Parses free text. An empty or whitespace-only query parses to an empty [`Query`].
+    pub fn parse(text: &str) -> Query {
+        let mut q = Query::default();
+        for cap in clause_re().captures_iter(text) {
+            let field = cap.get(1).map_or("", |m| m.as_str()).trim_end_matches('.');
+            let value = cap
+                .get(2)
+                .or(cap.get(3))
+                .or(cap.get(4))
+                .map_or("", |m| m.as_str())
+                .trim();
+            let value = value.trim_end_matches('.');
+            if field.is_empty() || value.is_empty() || field.contains("://") {
+                continue;
+            }
+            q.clauses.push(Clause {
+                path: field
+                    .split('.')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                value: value.to_lowercase(),
+            });
+        }
+        for quoted in text.split('"').skip(1).step_by(2) {
+            if !quoted.trim().is_empty() {
+                push_unique(&mut q.exact, quoted.trim().to_lowercase());
+            }
+        }
+        for raw in text.split_whitespace() {
+            let t = raw
+                .trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase();
+            if t.is_empty() {
+                continue;
+            }
+            if t.len() >= 2 && t.chars().any(|c| c.is_ascii_digit()) {
+                push_unique(&mut q.exact, t.clone());
+            }
+        }
+        for w in words(text) {
+            if w.len() >= 2 && !STOP_WORDS.contains(&w.as_str()) {
+                push_unique(&mut q.words, w);
+            }
+        }
+        q
+    }
+
+    /// True when the query asks for nothing.
+    pub fn is_empty(&self) -> bool {
+        self.clauses.is_empty() && self.exact.is_empty() && self.words.is_empty()
+    }
+}
+
+fn push_unique(v: &mut Vec<String>, s: String) {
+    if !v.contains(&s) {
+        v.push(s);
+    }
+}
+
+/// Lowercased alphanumeric words of `text` (underscores split words too).
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}
+
+/// Every scalar value at `path` in `value`, searching arrays along the way; if the path does
+/// not start at the root, it is also looked for at any depth (bounded).
+pub fn values_at<'a>(value: &'a Value, path: &[String]) -> Vec<&'a Value> {
+    let mut out = Vec::new();
+    walk_path(value, path, &mut out, 0);
+    if out.is_empty() {
+        find_anywhere(value, path, &mut out, 0);
+    }
+    out
+}
+
+fn walk_path<'a>(value: &'a Value, path: &[String], out: &mut Vec<&'a Value>, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    match (value, path.split_first()) {
+        (Value::Array(items), _) => items
+            .iter()
+            .for_each(|i| walk_path(i, path, out, depth + 1)),
+        (v, None) => out.push(v),
+        (Value::Object(map), Some((head, rest))) => {
+            for (k, v) in map {
+                if k.eq_ignore_ascii_case(head) {
+                    walk_path(v, rest, out, depth + 1);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn find_anywhere<'a>(value: &'a Value, path: &[String], out: &mut Vec<&'a Value>, depth: usize) {
+    if depth > 8 {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if path.first().is_some_and(|h| k.eq_ignore_ascii_case(h)) {
+                    walk_path(v, &path[1..], out, depth + 1);
+                } else {
+                    find_anywhere(v, path, out, depth + 1);
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|i| find_anywhere(i, path, out, depth + 1)),
+        _ => {}
+    }
+}
+
+/// A scalar's text for matching (strings as they are, numbers and booleans as written).
+pub fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Whether `row` satisfies `clause`: some value at the path equals the clause's value
+/// (case-insensitively).
+pub fn clause_matches(row: &Value, clause: &Clause) -> bool {
+    values_at(row, &clause.path)
+        .into_iter()
+        .filter_map(scalar_text)
+        .any(|t| t.eq_ignore_ascii_case(&clause.value))
+}
+
+/// Whether `text` contains the exact term as a whole value or a whole token (bounded by
+/// characters that are not letters or digits).
+pub fn contains_exact(text: &str, term: &str) -> bool {
+    let lower = text.to_lowercase();
+    if lower == term {
+        return true;
+    }
+    let bytes = lower.as_bytes();
+    let mut from = 0;
+    while let Some(pos) = lower[from..].find(term) {
+        let start = from + pos;
+        let end = start + term.len();
+        let before = start == 0 || !(bytes[start - 1] as char).is_alphanumeric();
+        let after = end == bytes.len() || !(bytes[end] as char).is_alphanumeric();
+        if before && after {
+            return true;
+        }
+        from = start + 1;
+        while !lower.is_char_boundary(from) {
+            from += 1;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_the_corpus_question_shapes() {
+        let q = Query::parse("Which records have author.type = Bot? List their sha.");
+        assert_eq!(
+            q.clauses,
+            vec![Clause {
+                path: vec!["author".into(), "type".into()],
+                value: "bot".into()
+            }]
+        );
+        let q = Query::parse("What is the EngineVersion of the record with DBEngineVersionDescription = Oracle 11.2.0.4.v5?");
+        assert_eq!(q.clauses[0].value, "oracle 11.2.0.4.v5");
+        assert!(q.exact.contains(&"11.2.0.4.v5".to_string()));
+        let q = Query::parse("What is the node_id of the record with id = 1308968854?");
+        assert_eq!(q.clauses[0].path, vec!["id".to_string()]);
+        assert_eq!(q.exact, vec!["1308968854".to_string()]);
+        let q = Query::parse("why is latency high for tenant acme");
+        assert!(q.clauses.is_empty());
+        assert_eq!(q.words, vec!["latency", "high", "tenant", "acme"]);
+    }
+
+    #[test]
+    fn clauses_match_values_by_path() {
+        let row =
+            json!({"author": {"type": "Bot"}, "assets": [{"content_type": "application/x-gzip"}]});
+        let q = Query::parse("author.type = bot");
+        assert!(clause_matches(&row, &q.clauses[0]));
+        let q = Query::parse("content_type = application/x-gzip?");
+        assert!(clause_matches(&row, &q.clauses[0]));
+        let q = Query::parse("author.type = User");
+        assert!(!clause_matches(&row, &q.clauses[0]));
+    }
+
+    #[test]
+    fn exact_terms_are_token_bounded() {
+        assert!(contains_exact("https://x/issues/4711/comments", "4711"));
+        assert!(!contains_exact("47110", "4711"));
+        assert!(contains_exact("V2.7.2", "v2.7.2"));
+        assert!(!contains_exact("v2.7.20", "v2.7.2"));
+    }
+}

@@ -1,0 +1,152 @@
+//! Token counting with the vocabularies of the models cinch feeds.
+//!
+//! Exact counts come from `bpe-openai`, whose vocabularies ship inside the crate (nothing is
+//! downloaded) and whose counts equal tiktoken's. [`estimate`] is a cheap, allocation-free guess
+//! for hot paths that only need to compare candidates of similar shape.
+
+use std::str::FromStr;
+
+/// A BPE vocabulary that cinch can count tokens with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tokenizer {
+    /// OpenAI's `o200k_base` (GPT-4o and later); the default.
+    #[default]
+    O200kBase,
+    /// OpenAI's `cl100k_base` (GPT-4, GPT-3.5).
+    Cl100kBase,
+}
+
+impl Tokenizer {
+    fn bpe(self) -> &'static bpe_openai::Tokenizer {
+        match self {
+            Tokenizer::O200kBase => bpe_openai::o200k_base(),
+            Tokenizer::Cl100kBase => bpe_openai::cl100k_base(),
+        }
+    }
+
+    /// Loads the vocabulary now, so that the first [`Tokenizer::count`] does not pay for it.
+    pub fn warm(self) {
+        let _ = self.bpe();
+    }
+
+    /// The exact number of tokens of `text`, as tiktoken counts it with no special tokens.
+    pub fn count(self, text: &str) -> usize {
+        self.bpe().count(text)
+    }
+
+    /// The vocabulary's name as tiktoken spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tokenizer::O200kBase => "o200k_base",
+            Tokenizer::Cl100kBase => "cl100k_base",
+        }
+    }
+}
+
+/// An unknown tokenizer name.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown tokenizer {0:?} (expected o200k_base or cl100k_base)")]
+pub struct UnknownTokenizer(String);
+
+impl FromStr for Tokenizer {
+    type Err = UnknownTokenizer;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "o200k_base" | "o200k" => Ok(Tokenizer::O200kBase),
+            "cl100k_base" | "cl100k" => Ok(Tokenizer::Cl100kBase),
+            other => Err(UnknownTokenizer(other.to_string())),
+        }
+    }
+}
+
+/// A fast token estimate: runs of letters and digits cost about one token per four bytes,
+/// every other ASCII byte (punctuation, separators) about one token each except single spaces,
+/// and non-ASCII text about one token per two bytes.
+pub fn estimate(text: &str) -> usize {
+    let mut tokens = 0usize;
+    let mut word = 0usize;
+    let mut other = 0usize;
+    for &b in text.as_bytes() {
+        if b.is_ascii_alphanumeric() {
+            word += 1;
+            continue;
+        }
+        if word > 0 {
+            tokens += word.div_ceil(4);
+            word = 0;
+        }
+        if b >= 0x80 {
+            other += 1;
+        } else if b != b' ' {
+            tokens += 1;
+        }
+    }
+    tokens + word.div_ceil(4) + other.div_ceil(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // o200k counts were taken with Python tiktoken (`len(enc.encode(s, disallowed_special=()))`).
+    #[test]
+    fn o200k_counts_match_python_tiktoken() {
+        let cases = [
+            ("", 0),
+            ("hello world", 2),
+            ("{\"id\": 4711, \"status\": \"active\"}", 13),
+            ("  indented\n\tline\r\n", 6),
+            ("naïve café 東京 🚀", 7),
+            ("<|endoftext|>", 7),
+        ];
+        for (text, o200k) in cases {
+            assert_eq!(Tokenizer::O200kBase.count(text), o200k, "o200k {text:?}");
+        }
+    }
+
+    // tiktoken-rs is an independent port of tiktoken's own BPE core with both vocabularies.
+    #[test]
+    fn both_vocabularies_match_tiktoken_rs() {
+        let samples = [
+            "fn main() {\n    println!(\"hi\");\n}\n",
+            "2024-05-01 12:00:00 ERROR worker-3 timed out after 30000ms   \n\n",
+            "[30]{sha,commit.author.name:s,url}:\nabc,Harry Marr,~a/commits/abc",
+            "naïve café 東京 🚀 ÄÖÜ ß \u{1F600}   \t\t x",
+            "<|endoftext|> <|fim_prefix|> 12345678901234567890",
+        ];
+        let o = tiktoken_rs::o200k_base().unwrap();
+        let c = tiktoken_rs::cl100k_base().unwrap();
+        for s in samples {
+            assert_eq!(
+                Tokenizer::O200kBase.count(s),
+                o.encode_ordinary(s).len(),
+                "{s:?}"
+            );
+            assert_eq!(
+                Tokenizer::Cl100kBase.count(s),
+                c.encode_ordinary(s).len(),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn estimate_is_in_the_right_range() {
+        let text = "{\"id\":4711,\"url\":\"https://api.github.com/repos/psf/requests\"}";
+        let exact = Tokenizer::O200kBase.count(text) as f64;
+        let est = estimate(text) as f64;
+        assert!(
+            (est / exact - 1.0).abs() < 0.5,
+            "estimate {est} vs exact {exact}"
+        );
+    }
+
+    #[test]
+    fn names_parse() {
+        assert_eq!(
+            "cl100k_base".parse::<Tokenizer>().unwrap(),
+            Tokenizer::Cl100kBase
+        );
+        assert!("gpt2".parse::<Tokenizer>().is_err());
+    }
+}
