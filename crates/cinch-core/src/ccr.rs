@@ -7,7 +7,9 @@
 //! **Markers.** `<<ccr:KEY SUMMARY>>`, where SUMMARY says in a few words what was left out. In JSON
 //! output a marker sits inside a string value; in text it is a line of its own.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Mutex;
 
 /// Number of hex digits in a key (64 bits of BLAKE3).
 pub const KEY_LEN: usize = 16;
@@ -105,6 +107,35 @@ pub trait Store: Send + Sync {
 
 /// The namespace used when none is given.
 pub const DEFAULT_NAMESPACE: &str = "default";
+
+/// A store in process memory: for tests, benchmarks and one-shot use.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    entries: Mutex<HashMap<(String, Key), Vec<u8>>>,
+}
+
+impl Store for MemoryStore {
+    fn put(&self, namespace: &str, content: &[u8]) -> Result<Key, StoreError> {
+        let key = Key::of(content);
+        let mut map = self
+            .entries
+            .lock()
+            .map_err(|_| StoreError("memory store poisoned".into()))?;
+        map.entry((namespace.to_string(), key.clone()))
+            .or_insert_with(|| content.to_vec());
+        Ok(key)
+    }
+
+    fn get(&self, namespace: &str, key: &Key) -> Result<Vec<u8>, GetError> {
+        let map = self
+            .entries
+            .lock()
+            .map_err(|_| StoreError("memory store poisoned".into()))?;
+        map.get(&(namespace.to_string(), key.clone()))
+            .cloned()
+            .ok_or_else(|| GetError::Unknown(key.clone()))
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@
 //! removed). Matching is on values, never on key names.
 
 use regex::Regex;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::sync::OnceLock;
 
 /// A parsed query.
@@ -40,7 +40,7 @@ const STOP_WORDS: &[&str] = &[
 fn clause_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r#"([A-Za-z_$@][\w.$@-]*)\s*(?:==|=|:)\s*(?:"([^"]*)"|'([^']*)'|([^?,;\n"'=]+?))\s*(?:[?,;\n]|\.\s|\.$|$|\s(?:and|or|AND|OR)\s)"#)
+        Regex::new(r#"([A-Za-z_$@][A-Za-z0-9_.$@-]*)[ \t]*(?:==|=|:)[ \t]*(?:"([^"]*)"|'([^']*)'|([^?,;\n"'=]+?))[ \t]*(?:[?,;\n]|\.[ \t]|\.$|$|[ \t](?:and|or|AND|OR)[ \t])"#)
             .expect("valid regex")
     })
 }
@@ -49,7 +49,12 @@ impl Query {
     /// Parses free text. An empty or whitespace-only query parses to an empty [`Query`].
     pub fn parse(text: &str) -> Query {
         let mut q = Query::default();
-        for cap in clause_re().captures_iter(text) {
+        let clauses = if text.contains(['=', ':']) {
+            clause_re().captures_iter(text).collect()
+        } else {
+            Vec::new()
+        };
+        for cap in clauses {
             let field = cap.get(1).map_or("", |m| m.as_str()).trim_end_matches('.');
             let value = cap
                 .get(2)
@@ -115,13 +120,44 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
 
 /// Every scalar value at `path` in `value`, searching arrays along the way; if the path does
 /// not start at the root, it is also looked for at any depth (bounded).
-pub fn values_at<'a>(value: &'a Value, path: &[String]) -> Vec<&'a Value> {
+pub fn values_at<'a>(row: &'a Map<String, Value>, path: &[String]) -> Vec<&'a Value> {
     let mut out = Vec::new();
-    walk_path(value, path, &mut out, 0);
+    walk_map(row, path, &mut out, 0);
     if out.is_empty() {
-        find_anywhere(value, path, &mut out, 0);
+        find_in_map(row, path, &mut out, 0);
     }
     out
+}
+
+fn walk_map<'a>(
+    map: &'a Map<String, Value>,
+    path: &[String],
+    out: &mut Vec<&'a Value>,
+    depth: usize,
+) {
+    let Some((head, rest)) = path.split_first() else {
+        return;
+    };
+    for (k, v) in map {
+        if k.eq_ignore_ascii_case(head) {
+            walk_path(v, rest, out, depth + 1);
+        }
+    }
+}
+
+fn find_in_map<'a>(
+    map: &'a Map<String, Value>,
+    path: &[String],
+    out: &mut Vec<&'a Value>,
+    depth: usize,
+) {
+    for (k, v) in map {
+        if path.first().is_some_and(|h| k.eq_ignore_ascii_case(h)) {
+            walk_path(v, &path[1..], out, depth + 1);
+        } else {
+            find_anywhere(v, path, out, depth + 1);
+        }
+    }
 }
 
 fn walk_path<'a>(value: &'a Value, path: &[String], out: &mut Vec<&'a Value>, depth: usize) {
@@ -133,13 +169,7 @@ fn walk_path<'a>(value: &'a Value, path: &[String], out: &mut Vec<&'a Value>, de
             .iter()
             .for_each(|i| walk_path(i, path, out, depth + 1)),
         (v, None) => out.push(v),
-        (Value::Object(map), Some((head, rest))) => {
-            for (k, v) in map {
-                if k.eq_ignore_ascii_case(head) {
-                    walk_path(v, rest, out, depth + 1);
-                }
-            }
-        }
+        (Value::Object(map), Some(_)) => walk_map(map, path, out, depth),
         _ => {}
     }
 }
@@ -149,15 +179,7 @@ fn find_anywhere<'a>(value: &'a Value, path: &[String], out: &mut Vec<&'a Value>
         return;
     }
     match value {
-        Value::Object(map) => {
-            for (k, v) in map {
-                if path.first().is_some_and(|h| k.eq_ignore_ascii_case(h)) {
-                    walk_path(v, &path[1..], out, depth + 1);
-                } else {
-                    find_anywhere(v, path, out, depth + 1);
-                }
-            }
-        }
+        Value::Object(map) => find_in_map(map, path, out, depth),
         Value::Array(items) => items
             .iter()
             .for_each(|i| find_anywhere(i, path, out, depth + 1)),
@@ -177,7 +199,7 @@ pub fn scalar_text(v: &Value) -> Option<String> {
 
 /// Whether `row` satisfies `clause`: some value at the path equals the clause's value
 /// (case-insensitively).
-pub fn clause_matches(row: &Value, clause: &Clause) -> bool {
+pub fn clause_matches(row: &Map<String, Value>, clause: &Clause) -> bool {
     values_at(row, &clause.path)
         .into_iter()
         .filter_map(scalar_text)
@@ -240,11 +262,11 @@ mod tests {
         let row =
             json!({"author": {"type": "Bot"}, "assets": [{"content_type": "application/x-gzip"}]});
         let q = Query::parse("author.type = bot");
-        assert!(clause_matches(&row, &q.clauses[0]));
+        assert!(clause_matches(row, &q.clauses[0]));
         let q = Query::parse("content_type = application/x-gzip?");
-        assert!(clause_matches(&row, &q.clauses[0]));
+        assert!(clause_matches(row, &q.clauses[0]));
         let q = Query::parse("author.type = User");
-        assert!(!clause_matches(&row, &q.clauses[0]));
+        assert!(!clause_matches(row, &q.clauses[0]));
     }
 
     #[test]

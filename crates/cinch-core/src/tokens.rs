@@ -4,7 +4,15 @@
 //! downloaded) and whose counts equal tiktoken's. [`estimate`] is a cheap, allocation-free guess
 //! for hot paths that only need to compare candidates of similar shape.
 
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
 use std::str::FromStr;
+
+const PIECE_CACHE_MAX: usize = 1 << 16;
+
+thread_local! {
+    static PIECE_CACHE: RefCell<[FxHashMap<Box<str>, u32>; 2]> = RefCell::new([FxHashMap::default(), FxHashMap::default()]);
+}
 
 /// A BPE vocabulary that cinch can count tokens with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,8 +38,40 @@ impl Tokenizer {
     }
 
     /// The exact number of tokens of `text`, as tiktoken counts it with no special tokens.
+    ///
+    /// Tool output repeats the same pre-tokenizer pieces (keys, punctuation, common words)
+    /// over and over, so each thread caches piece counts; the sum is the same as counting afresh.
     pub fn count(self, text: &str) -> usize {
-        self.bpe().count(text)
+        self.count_up_to(text, usize::MAX).unwrap_or(usize::MAX)
+    }
+
+    /// The exact count of `text` if it is at most `limit`, else `None` (found without counting
+    /// the rest: comparing a candidate against a smaller one costs only that much).
+    pub fn count_up_to(self, text: &str, limit: usize) -> Option<usize> {
+        let tok = self.bpe();
+        PIECE_CACHE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            let map = &mut cache[self as usize];
+            if map.len() > PIECE_CACHE_MAX {
+                map.clear();
+            }
+            let mut total = 0usize;
+            for piece in tok.split(text) {
+                total += if piece.len() > 32 {
+                    tok.bpe.count(piece.as_bytes())
+                } else if let Some(&n) = map.get(piece) {
+                    n as usize
+                } else {
+                    let n = tok.bpe.count(piece.as_bytes());
+                    map.insert(piece.into(), n as u32);
+                    n
+                };
+                if total > limit {
+                    return None;
+                }
+            }
+            Some(total)
+        })
     }
 
     /// The vocabulary's name as tiktoken spells it.
@@ -128,6 +168,13 @@ mod tests {
                 "{s:?}"
             );
         }
+    }
+
+    #[test]
+    fn counting_up_to_a_limit() {
+        let t = Tokenizer::O200kBase;
+        assert_eq!(t.count_up_to("hello world", 2), Some(2));
+        assert_eq!(t.count_up_to("hello world", 1), None);
     }
 
     #[test]

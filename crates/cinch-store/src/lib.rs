@@ -4,10 +4,9 @@
 //! default), `memory:`.
 #![deny(missing_docs)]
 
-mod memory;
 mod sqlite;
 
-pub use memory::MemoryStore;
+pub use cinch_core::ccr::MemoryStore;
 pub use sqlite::SqliteStore;
 
 use cinch_core::{Store, StoreError};

@@ -49,7 +49,8 @@ pub fn encode_document(doc: &Document) -> String {
 }
 
 /// Renders `value` as compact JSON (no tables), keys in their original order.
-pub fn compact_json(value: &Value) -> String {
+pub fn compact_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    // Serialising JSON values into a String cannot fail.
     serde_json::to_string(value).unwrap_or_default()
 }
 
@@ -98,9 +99,22 @@ pub(crate) fn encode_value(value: &Value, ctx: Ctx, depth: usize, out: &mut Stri
 fn table_if_smaller(items: &[Value], ctx: Ctx, depth: usize) -> Option<String> {
     let rows = object_rows(items)?;
     let table = Table::build(&rows)?;
-    let rendered = table.render(&rows, ctx, depth, true);
-    let json = compact_json(&Value::Array(items.to_vec()));
-    (estimate(&rendered) < estimate(&json)).then_some(rendered)
+    // A table saves the keys repeated in every row and costs its header plus one separator
+    // per empty cell; weigh those instead of serialising the array again at every level.
+    let mut saved = 2 * rows.len();
+    let mut empty = 0;
+    let mut header = 2;
+    for col in &table.columns {
+        let name = col.path.last().map_or(0, |k| estimate(k)) + 3;
+        header += col.path.iter().map(|k| estimate(k) + 1).sum::<usize>();
+        let present = rows
+            .iter()
+            .filter(|r| lookup(r, &col.path).is_some())
+            .count();
+        saved += present * name;
+        empty += rows.len() - present;
+    }
+    (header + empty < saved).then(|| table.render(&rows, ctx, depth, true))
 }
 
 /// The rows of an array that can be a table: two or more, all objects.
@@ -395,8 +409,13 @@ impl Dictionary {
                     continue;
                 }
                 *counts.entry(s.as_str()).or_default() += 1;
-                for (i, b) in s.bytes().enumerate() {
-                    if matches!(b, b'/' | b':') && i + 1 >= MIN_LEN && i + 1 < s.len() {
+                // Only URLs are split, at path boundaries: ids, ARNs and timestamps stay whole so
+                // the model can still read and quote them verbatim.
+                let Some(scheme) = s.find("://") else {
+                    continue;
+                };
+                for (i, b) in s.bytes().enumerate().skip(scheme + 3) {
+                    if b == b'/' && i + 1 >= MIN_LEN && i + 1 < s.len() {
                         *counts.entry(&s[..=i]).or_default() += 1;
                     }
                 }

@@ -40,9 +40,11 @@ pub struct JsonSettings<'a> {
 pub struct JsonDetails {
     /// Whether the input was NDJSON.
     pub ndjson: bool,
-    /// Tokens of the minified candidate.
-    pub minified_tokens: usize,
-    /// Tokens of the lossless table candidate, if it round-tripped.
+    /// Tokens of the minified candidate; absent when counting stopped because it already
+    /// exceeded the table's count.
+    pub minified_tokens: Option<usize>,
+    /// Tokens of the lossless table candidate, if it round-tripped and counting did not stop
+    /// early (at the budget or at the other candidate's count).
     pub table_tokens: Option<usize>,
     /// Tokens of the lossy candidate, if one was built.
     pub lossy_tokens: Option<usize>,
@@ -93,36 +95,45 @@ pub enum JsonError {
 /// Compresses a JSON or NDJSON document.
 pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonError> {
     let doc = parse::parse(text)?;
-    let minified = minify(&doc);
     let mut details = JsonDetails {
         ndjson: doc.ndjson,
         ..Default::default()
     };
-    details.minified_tokens = s.tokenizer.count(&minified);
-    let mut best = (minified, "minify", details.minified_tokens);
-
+    let minified = minify(&doc);
     let table = encode_document(&doc);
-    if table != best.0 && round_trips(&table, &doc) {
-        let tokens = s.tokenizer.count(&table);
-        details.table_tokens = Some(tokens);
-        if tokens < best.2 {
-            best = (table, "table", tokens);
-        }
-    }
-    if best.2 <= s.budget {
-        return Ok(JsonOutcome {
-            output: best.0,
-            strategy: best.1,
-            tokens: best.2,
-            lossless: true,
-            ccr_keys: vec![],
-            details,
-        });
-    }
+    let table = (table != minified && round_trips(&table, &doc)).then_some(table);
 
+    // Counting stops at the budget: above it only the lossy candidate can win, and a lossy
+    // result within the budget is smaller than any lossless one that is not.
+    let within = |text: &str, limit: usize| s.tokenizer.count_up_to(text, limit);
+    let table_tokens = table.as_deref().and_then(|t| within(t, s.budget));
+    let minified_tokens = within(&minified, table_tokens.unwrap_or(s.budget));
+    details.table_tokens = table_tokens;
+    details.minified_tokens = minified_tokens;
+    match (table_tokens, minified_tokens) {
+        (_, Some(m)) if table_tokens.is_none_or(|t| m <= t) => {
+            return Ok(lossless(minified, "minify", m, details));
+        }
+        (Some(t), _) => return Ok(lossless(table.unwrap_or_default(), "table", t, details)),
+        _ => {}
+    }
+    let best_lossless = |details: &mut JsonDetails| {
+        let mut best = (minified.clone(), "minify", s.tokenizer.count(&minified));
+        details.minified_tokens = Some(best.2);
+        if let Some(t) = &table {
+            let tokens = s.tokenizer.count(t);
+            details.table_tokens = Some(tokens);
+            if tokens < best.2 {
+                best = (t.clone(), "table", tokens);
+            }
+        }
+        best
+    };
+
+    let size = estimate(table.as_deref().unwrap_or(&minified)).max(1);
     let mut lossy = Lossy {
         s,
-        scale: s.budget as f64 / estimate(&best.0).max(1) as f64,
+        scale: s.budget as f64 / size as f64,
         keys: Vec::new(),
         details: JsonDetails::default(),
     };
@@ -136,15 +147,22 @@ pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonEr
     }
     let tokens = s.tokenizer.count(&out);
     details.lossy_tokens = Some(tokens);
-    if tokens < best.2 && !lossy.keys.is_empty() {
+    let beats_lossless = tokens <= s.budget || {
+        let best = best_lossless(&mut details);
+        tokens < best.2
+    };
+    if beats_lossless && !lossy.keys.is_empty() {
         let d = lossy.details;
-        details.arrays_selected = d.arrays_selected;
-        details.rows_before = d.rows_before;
-        details.rows_kept = d.rows_kept;
-        details.rows_dropped = d.rows_dropped;
-        details.items_dropped = d.items_dropped;
-        details.strings_offloaded = d.strings_offloaded;
-        details.kept_because = d.kept_because;
+        details = JsonDetails {
+            arrays_selected: d.arrays_selected,
+            rows_before: d.rows_before,
+            rows_kept: d.rows_kept,
+            rows_dropped: d.rows_dropped,
+            items_dropped: d.items_dropped,
+            strings_offloaded: d.strings_offloaded,
+            kept_because: d.kept_because,
+            ..details
+        };
         return Ok(JsonOutcome {
             output: out,
             strategy: "table+select",
@@ -154,14 +172,24 @@ pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonEr
             details,
         });
     }
-    Ok(JsonOutcome {
-        output: best.0,
-        strategy: best.1,
-        tokens: best.2,
+    let (output, strategy, tokens) = best_lossless(&mut details);
+    Ok(lossless(output, strategy, tokens, details))
+}
+
+fn lossless(
+    output: String,
+    strategy: &'static str,
+    tokens: usize,
+    details: JsonDetails,
+) -> JsonOutcome {
+    JsonOutcome {
+        output,
+        strategy,
+        tokens,
         lossless: true,
         ccr_keys: vec![],
         details,
-    })
+    }
 }
 
 /// Minified JSON (NDJSON stays one value per line).
@@ -229,7 +257,7 @@ impl Lossy<'_, '_> {
                     if i > 0 {
                         out.push(',');
                     }
-                    out.push_str(&compact_json(&Value::String(k.clone())));
+                    out.push_str(&compact_json(k));
                     out.push(':');
                     self.value(v, depth + 1, out)?;
                 }
@@ -275,17 +303,12 @@ impl Lossy<'_, '_> {
                 .skip(1)
                 .map(str::to_string)
                 .collect(),
-            None => rows
-                .iter()
-                .map(|r| compact_json(&Value::Object((*r).clone())))
-                .collect(),
+            None => rows.iter().map(|r| compact_json(*r)).collect(),
         };
         let costs: Vec<usize> = if lines.len() == rows.len() {
             lines.iter().map(|l| estimate(l) + 1).collect()
         } else {
-            rows.iter()
-                .map(|r| estimate(&compact_json(&Value::Object((*r).clone()))))
-                .collect()
+            rows.iter().map(|r| estimate(&compact_json(*r))).collect()
         };
         let total: usize = costs.iter().sum();
         let budget = ((total as f64 * self.scale) as usize).max(MIN_ARRAY_BUDGET);
@@ -320,7 +343,7 @@ impl Lossy<'_, '_> {
                 "[\n{}\n]",
                 dropped
                     .iter()
-                    .map(|&i| compact_json(&Value::Object(rows[i].clone())))
+                    .map(|&i| compact_json(rows[i]))
                     .collect::<Vec<_>>()
                     .join(",\n")
             );
@@ -359,10 +382,7 @@ impl Lossy<'_, '_> {
             }
             (None, m) => {
                 out.push('[');
-                let mut parts: Vec<String> = kept
-                    .iter()
-                    .map(|r| compact_json(&Value::Object(r.clone())))
-                    .collect();
+                let mut parts: Vec<String> = kept.iter().map(|r| compact_json(r)).collect();
                 parts.extend(m.map(|m| compact_json(&Value::String(m))));
                 out.push_str(&parts.join(","));
                 out.push(']');

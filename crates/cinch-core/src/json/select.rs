@@ -46,7 +46,7 @@ pub struct Selection {
 fn error_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"(?i)\b(errors?|fail(s|ed|ure|ing)?|fatal|exception|panic(ked)?|time[ds]?[ -]?out|denied|refused|crash(ed)?|critical|abort(ed)?|unreachable|unauthorized|forbidden)\b")
+        Regex::new(r"(?i-u)\b(errors?|fail(s|ed|ure|ing)?|fatal|exception|panic(ked)?|time[ds]?[ -]?out|denied|refused|crash(ed)?|critical|abort(ed)?|unreachable|unauthorized|forbidden)\b")
             .expect("valid regex")
     })
 }
@@ -101,12 +101,10 @@ pub(crate) fn select(
             reason[i] = Some(r);
         }
     };
-    let values: Vec<Value> = rows.iter().map(|r| Value::Object((*r).clone())).collect();
-
     // Query: clauses and exact terms are hard matches.
-    let texts: Vec<Vec<String>> = values.iter().map(|v| leaf_texts(v)).collect();
+    let texts: Vec<Vec<&str>> = rows.iter().map(|r| leaf_texts(r)).collect();
     for i in 0..n {
-        let clause_hit = query.clauses.iter().any(|c| clause_matches(&values[i], c));
+        let clause_hit = query.clauses.iter().any(|c| clause_matches(rows[i], c));
         let exact_hit = query
             .exact
             .iter()
@@ -117,7 +115,9 @@ pub(crate) fn select(
     }
     let scores = bm25(&texts, &query.words);
     let top = scores.iter().cloned().fold(0.0f64, f64::max);
-    if top > 0.0 {
+    // Word matches are hard only when nothing exact was asked for; otherwise they rank.
+    let exact_hits = reason.iter().any(Option::is_some);
+    if top > 0.0 && !exact_hits {
         for i in 0..n {
             if scores[i] >= 0.5 * top && scores[i] >= 1.0 {
                 mark(i, Reason::Query, &mut reason);
@@ -248,47 +248,55 @@ fn fill_evenly(reason: &mut [Option<Reason>], costs: &[usize], budget: usize, sp
     }
 }
 
-/// Every scalar of a row as text (values only, never keys).
-fn leaf_texts(v: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    fn go(v: &Value, out: &mut Vec<String>, depth: usize) {
+/// Every string and number of a row as text (values only, never keys).
+fn leaf_texts(row: &Map<String, Value>) -> Vec<&str> {
+    fn go<'a>(v: &'a Value, out: &mut Vec<&'a str>, depth: usize) {
         if depth > 16 {
             return;
         }
         match v {
             Value::Object(m) => m.values().for_each(|v| go(v, out, depth + 1)),
             Value::Array(a) => a.iter().for_each(|v| go(v, out, depth + 1)),
-            other => out.extend(scalar_text(other)),
+            Value::String(s) => out.push(s),
+            Value::Number(n) => out.push(n.as_str()),
+            _ => {}
         }
     }
-    go(v, &mut out, 0);
+    let mut out = Vec::new();
+    row.values().for_each(|v| go(v, &mut out, 0));
     out
 }
 
 /// BM25 (k1 = 1.2, b = 0.75) of each row's words against the query words, IDF over the rows.
-fn bm25(texts: &[Vec<String>], terms: &[String]) -> Vec<f64> {
+fn bm25(texts: &[Vec<&str>], terms: &[String]) -> Vec<f64> {
     let n = texts.len();
     if terms.is_empty() || n == 0 {
         return vec![0.0; n];
     }
-    let docs: Vec<HashMap<String, usize>> = texts
+    let docs: Vec<(HashMap<&str, usize>, usize)> = texts
         .iter()
         .map(|t| {
-            let mut tf: HashMap<String, usize> = HashMap::new();
+            // Only query terms are counted; the document length counts every word.
+            let mut tf: HashMap<&str, usize> = HashMap::new();
+            let mut len = 0usize;
             for s in t {
                 for w in words(s) {
-                    *tf.entry(w).or_default() += 1;
+                    len += 1;
+                    if let Some(term) = terms.iter().find(|q| **q == w) {
+                        *tf.entry(term.as_str()).or_default() += 1;
+                    }
                 }
             }
-            tf
+            (tf, len)
         })
         .collect();
-    let lens: Vec<usize> = docs.iter().map(|d| d.values().sum()).collect();
+    let lens: Vec<usize> = docs.iter().map(|d| d.1).collect();
+    let docs: Vec<HashMap<&str, usize>> = docs.into_iter().map(|d| d.0).collect();
     let avg = (lens.iter().sum::<usize>() as f64 / n as f64).max(1.0);
     let idf: Vec<f64> = terms
         .iter()
         .map(|t| {
-            let df = docs.iter().filter(|d| d.contains_key(t)).count() as f64;
+            let df = docs.iter().filter(|d| d.contains_key(t.as_str())).count() as f64;
             ((n as f64 - df + 0.5) / (df + 0.5) + 1.0).ln()
         })
         .collect();
@@ -299,7 +307,7 @@ fn bm25(texts: &[Vec<String>], terms: &[String]) -> Vec<f64> {
                 .iter()
                 .zip(&idf)
                 .map(|(t, idf)| {
-                    let tf = *d.get(t).unwrap_or(&0) as f64;
+                    let tf = *d.get(t.as_str()).unwrap_or(&0) as f64;
                     if tf == 0.0 {
                         0.0
                     } else {
