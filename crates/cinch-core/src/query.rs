@@ -261,6 +261,7 @@ mod tests {
     fn clauses_match_values_by_path() {
         let row =
             json!({"author": {"type": "Bot"}, "assets": [{"content_type": "application/x-gzip"}]});
+        let row = row.as_object().unwrap();
         let q = Query::parse("author.type = bot");
         assert!(clause_matches(row, &q.clauses[0]));
         let q = Query::parse("content_type = application/x-gzip?");

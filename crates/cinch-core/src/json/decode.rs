@@ -359,8 +359,9 @@ impl<'a> Parser<'a> {
                 let last_col = c + 1 == columns.len();
                 match (&mode, last_col) {
                     (_, false) => self.expect(b',')?,
+                    // Only the very last row may end at the end of the input.
                     (Mode::Block, true) => {
-                        if self.peek().is_some() {
+                        if r + 1 < rows || self.peek().is_some() {
                             self.expect(b'\n')?;
                         }
                     }

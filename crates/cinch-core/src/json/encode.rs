@@ -42,7 +42,8 @@ pub fn encode_document(doc: &Document) -> String {
         out.push_str("@ndjson\n");
     }
     encode_value(&doc.value, Ctx::Block, 0, &mut out);
-    while out.ends_with('\n') {
+    // Only the last row's own line break: an empty last row is still a line.
+    if out.ends_with('\n') {
         out.pop();
     }
     out
@@ -379,11 +380,10 @@ fn wants_string_tag(rows: &[&Map<String, Value>], path: &[String]) -> bool {
     for row in rows {
         match lookup(row, path) {
             None => {}
-            Some(Value::String(s)) => {
-                if !is_bare_string(s, true) && is_bare_string(s, false) {
-                    helps = true;
-                }
+            Some(Value::String(s)) if !is_bare_string(s, true) && is_bare_string(s, false) => {
+                helps = true
             }
+            Some(Value::String(_)) => {}
             Some(_) => return false,
         }
     }

@@ -142,7 +142,8 @@ pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonEr
         out.push_str("@ndjson\n");
     }
     lossy.value(&doc.value, 0, &mut out)?;
-    while out.ends_with('\n') {
+    // Only the last row's own line break: an empty last row is still a line.
+    if out.ends_with('\n') {
         out.pop();
     }
     let tokens = s.tokenizer.count(&out);
@@ -382,7 +383,7 @@ impl Lossy<'_, '_> {
             }
             (None, m) => {
                 out.push('[');
-                let mut parts: Vec<String> = kept.iter().map(|r| compact_json(r)).collect();
+                let mut parts: Vec<String> = kept.iter().map(compact_json).collect();
                 parts.extend(m.map(|m| compact_json(&Value::String(m))));
                 out.push_str(&parts.join(","));
                 out.push(']');
@@ -394,7 +395,7 @@ impl Lossy<'_, '_> {
     /// Long arrays of strings or numbers: duplicates collapsed with counts, query matches,
     /// ends and extremes kept, evenly spaced items to fill the budget, the rest stored.
     fn scalars(&mut self, items: &[Value], out: &mut String) -> Result<(), StoreError> {
-        let texts: Vec<String> = items.iter().map(|v| compact_json(v)).collect();
+        let texts: Vec<String> = items.iter().map(compact_json).collect();
         let total: usize = texts.iter().map(|t| estimate(t) + 1).sum();
         let budget = ((total as f64 * self.scale) as usize).max(MIN_ARRAY_BUDGET);
         if total <= budget {
@@ -474,7 +475,7 @@ impl Lossy<'_, '_> {
                 .filter(|(_, c)| **c > 1)
                 .map(|(t, c)| (*t, *c))
                 .collect();
-            r.sort_by(|a, b| b.1.cmp(&a.1));
+            r.sort_by_key(|e| std::cmp::Reverse(e.1));
             r.iter()
                 .take(3)
                 .map(|(t, c)| format!("{} x{c}", t.chars().take(40).collect::<String>()))

@@ -118,8 +118,8 @@ pub(crate) fn select(
     // Word matches are hard only when nothing exact was asked for; otherwise they rank.
     let exact_hits = reason.iter().any(Option::is_some);
     if top > 0.0 && !exact_hits {
-        for i in 0..n {
-            if scores[i] >= 0.5 * top && scores[i] >= 1.0 {
+        for (i, &score) in scores.iter().enumerate() {
+            if score >= 0.5 * top && score >= 1.0 {
                 mark(i, Reason::Query, &mut reason);
             }
         }
@@ -128,8 +128,17 @@ pub(crate) fn select(
     // Errors, unless they are the norm (then they say nothing about a row).
     let errors: Vec<usize> = (0..n).filter(|&i| is_error_row(rows[i])).collect();
     if errors.len() * 2 <= n {
-        for i in errors {
-            mark(i, Reason::Error, &mut reason);
+        // All of them when they fit in half the budget; past that (thousands of failures) an
+        // even sample, and the marker's summary counts the rest.
+        let cost: usize = errors.iter().map(|&i| costs[i]).sum();
+        let keep = if cost <= budget / 2 {
+            errors.len()
+        } else {
+            errors.len() * (budget / 2) / cost.max(1)
+        };
+        let keep = keep.max(1);
+        for j in 0..keep {
+            mark(errors[j * errors.len() / keep], Reason::Error, &mut reason);
         }
     }
 
@@ -386,18 +395,27 @@ fn change_points(nums: &[Option<f64>]) -> Vec<usize> {
     if scale <= 0.0 || !scale.is_finite() {
         return Vec::new();
     }
+    let diffs: Vec<f64> = (0..series.len())
+        .map(|k| {
+            if k < W || k + W > series.len() {
+                return 0.0;
+            }
+            let mut before: Vec<f64> = series[k - W..k].iter().map(|p| p.1).collect();
+            let mut after: Vec<f64> = series[k..k + W].iter().map(|p| p.1).collect();
+            before.sort_by(f64::total_cmp);
+            after.sort_by(f64::total_cmp);
+            (median(&after) - median(&before)).abs()
+        })
+        .collect();
     let mut out = Vec::new();
-    let mut last: Option<usize> = None;
     for k in W..=series.len() - W {
-        let mut before: Vec<f64> = series[k - W..k].iter().map(|p| p.1).collect();
-        let mut after: Vec<f64> = series[k..k + W].iter().map(|p| p.1).collect();
-        before.sort_by(f64::total_cmp);
-        after.sort_by(f64::total_cmp);
-        if (median(&after) - median(&before)).abs() > 4.0 * scale && last.is_none_or(|l| k >= l + W)
-        {
+        let lo = k.saturating_sub(W - 1);
+        let hi = (k + W).min(series.len());
+        // The strongest shift in its neighbourhood (first of equals), not every window touching it.
+        let local_max = (lo..hi).all(|j| diffs[j] < diffs[k] || (diffs[j] == diffs[k] && j >= k));
+        if diffs[k] > 4.0 * scale && local_max {
             out.push(series[k - 1].0);
             out.push(series[k].0);
-            last = Some(k);
         }
     }
     out.truncate(20);

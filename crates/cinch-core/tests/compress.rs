@@ -1,0 +1,159 @@
+//! SmartCrusher end to end: what a user of `compress` notices.
+
+use cinch_core::ccr::{marker_keys, MemoryStore, DEFAULT_NAMESPACE};
+use cinch_core::json::decode::decode;
+use cinch_core::{compress, Kind, Options, Store};
+use serde_json::{json, Value};
+
+fn rows(n: usize) -> Value {
+    Value::Array(
+        (0..n)
+            .map(|i| {
+                let status = if i == 137 {
+                    "error"
+                } else if i % 10 == 3 {
+                    "pending"
+                } else {
+                    "active"
+                };
+                json!({"id": 1000 + i, "name": format!("service-{i}"), "status": status,
+                       "latency_ms": if i == 222 { 98000 } else { 40 + (i % 7) as i64 },
+                       "region": if i % 2 == 0 { "eu-west-1" } else { "us-east-1" }})
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn small_json_is_compressed_losslessly() {
+    let text = serde_json::to_string_pretty(&rows(20)).unwrap();
+    let store = MemoryStore::default();
+    let r = compress(&text, &Options::default(), &store);
+    assert_eq!(r.kind, Kind::Json);
+    assert_eq!(r.strategy, "table");
+    assert!(r.lossless && r.ccr_keys.is_empty());
+    assert!(
+        r.tokens_after * 2 < r.tokens_before,
+        "{} -> {}",
+        r.tokens_before,
+        r.tokens_after
+    );
+    assert_eq!(decode(&r.output).unwrap().value, rows(20));
+}
+
+#[test]
+fn over_budget_keeps_what_matters_and_stores_the_rest() {
+    let text = serde_json::to_string(&rows(400)).unwrap();
+    let store = MemoryStore::default();
+    let opts = Options {
+        query: "What is the name of the record with id = 1311?".into(),
+        budget: 600,
+        ..Options::default()
+    };
+    let r = compress(&text, &opts, &store);
+    assert_eq!(r.strategy, "table+select");
+    assert!(!r.lossless);
+    assert!(r.tokens_after < 900, "{}", r.tokens_after);
+    let out = &r.output;
+    assert!(out.contains("service-311"), "the queried row is kept");
+    assert!(out.contains("service-137"), "the error row is kept");
+    assert!(out.contains("98000"), "the outlier is kept");
+    assert!(
+        out.contains("service-0,") && out.contains("service-399"),
+        "first and last rows are kept"
+    );
+    assert!(out.contains("pending"), "every status value is represented");
+    let keys = marker_keys(out);
+    assert_eq!(keys.len(), 1);
+    assert!(out.contains("of 400 rows omitted"), "{out}");
+    let stored = String::from_utf8(store.get(DEFAULT_NAMESPACE, &keys[0]).unwrap()).unwrap();
+    let dropped: Vec<Value> = serde_json::from_str(&stored).unwrap();
+    let kept_ids = out.lines().filter(|l| l.starts_with('1')).count();
+    assert_eq!(
+        dropped.len() + kept_ids,
+        400,
+        "every row is either shown or stored"
+    );
+}
+
+#[test]
+fn wrapped_arrays_are_found_and_compressed_in_place() {
+    let text =
+        serde_json::to_string(&json!({"total_count": 400, "items": rows(400), "next": null}))
+            .unwrap();
+    let store = MemoryStore::default();
+    let r = compress(
+        &text,
+        &Options {
+            budget: 500,
+            ..Options::default()
+        },
+        &store,
+    );
+    assert!(
+        r.output.starts_with(r#"{"total_count":400,"items":"#),
+        "{}",
+        r.output
+    );
+    assert!(r.output.ends_with(r#","next":null}"#), "{}", r.output);
+}
+
+#[test]
+fn bad_input_passes_through_unchanged() {
+    let store = MemoryStore::default();
+    let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+    for input in [
+        "",
+        "   ",
+        "{\"a\":",
+        "not json at all",
+        "{\"a\":1,\"a\":2}",
+        "\"\\ud800\"",
+        deep.as_str(),
+    ] {
+        let r = compress(input, &Options::default(), &store);
+        assert_eq!(r.output, input);
+        assert_eq!(r.strategy, "passthrough");
+        assert!(r.reason.is_some());
+    }
+}
+
+#[test]
+fn output_is_never_larger_than_input() {
+    let store = MemoryStore::default();
+    for input in [
+        "[1]",
+        "{}",
+        "[{\"a\":1},{\"b\":2}]",
+        "{\"k\":\"v\"}",
+        "[\"x\",\"y\"]",
+    ] {
+        let r = compress(input, &Options::default(), &store);
+        assert!(r.tokens_after <= r.tokens_before, "{input}");
+    }
+}
+
+#[test]
+fn compression_is_deterministic() {
+    let text = serde_json::to_string(&rows(300)).unwrap();
+    let opts = Options {
+        budget: 400,
+        query: "status = error".into(),
+        ..Options::default()
+    };
+    let a = compress(&text, &opts, &MemoryStore::default());
+    let b = compress(&text, &opts, &MemoryStore::default());
+    assert_eq!(a.output, b.output);
+}
+
+#[test]
+fn snapshot_of_a_lossy_listing() {
+    let text = serde_json::to_string(&rows(60)).unwrap();
+    let opts = Options {
+        budget: 300,
+        query: "status = pending".into(),
+        ..Options::default()
+    };
+    let r = compress(&text, &opts, &MemoryStore::default());
+    insta::assert_snapshot!(r.output);
+}

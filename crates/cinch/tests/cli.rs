@@ -1,0 +1,173 @@
+//! The `cinch` binary as a user runs it: real processes, a real SQLite file.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn cinch(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cinch"))
+        .args(args)
+        .env_remove("CINCH_STORE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cinch runs");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn listing(n: usize) -> String {
+    let rows: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"id": {i}, "name": "item-{i}", "state": "{}"}}"#,
+                if i % 9 == 4 { "failed" } else { "ok" }
+            )
+        })
+        .collect();
+    format!("[\n  {}\n]\n", rows.join(",\n  "))
+}
+
+#[test]
+fn compress_then_retrieve_from_another_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ccr.sqlite");
+    let store = db.to_str().unwrap();
+    let input = listing(500);
+    let out = cinch(
+        &[
+            "compress", "--json", "--budget", "300", "--query", "id = 250", "--store", store,
+        ],
+        input.as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for field in [
+        "output",
+        "kind",
+        "strategy",
+        "tokens_before",
+        "tokens_after",
+        "lossless",
+        "ccr_keys",
+        "elapsed_us",
+    ] {
+        assert!(report.get(field).is_some(), "report lacks {field}");
+    }
+    assert_eq!(report["strategy"], "table+select");
+    assert!(report["output"].as_str().unwrap().contains("item-250"));
+    let key = report["ccr_keys"][0].as_str().unwrap();
+    let back = cinch(
+        &["retrieve", key, "--store", &format!("sqlite:{store}")],
+        b"",
+    );
+    assert!(
+        back.status.success(),
+        "{}",
+        String::from_utf8_lossy(&back.stderr)
+    );
+    let dropped: Vec<serde_json::Value> = serde_json::from_slice(&back.stdout).unwrap();
+    assert!(dropped.len() > 400);
+}
+
+#[test]
+fn expand_inverts_a_lossless_encoding() {
+    let input = listing(30);
+    let out = cinch(&["compress", "--store", "memory:"], input.as_bytes());
+    assert!(out.status.success());
+    assert!(
+        out.stdout.starts_with(b"[30]{id,name,state}:"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let back = cinch(&["expand"], &out.stdout);
+    assert!(
+        back.status.success(),
+        "{}",
+        String::from_utf8_lossy(&back.stderr)
+    );
+    let a: serde_json::Value = serde_json::from_slice(&back.stdout).unwrap();
+    let b: serde_json::Value = serde_json::from_str(&input).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn expanding_a_lossy_output_names_the_keys() {
+    let out = cinch(
+        &["compress", "--budget", "200", "--store", "memory:"],
+        listing(400).as_bytes(),
+    );
+    let back = cinch(&["expand"], &out.stdout);
+    assert!(!back.status.success());
+    assert!(String::from_utf8_lossy(&back.stderr).contains("cinch retrieve"));
+}
+
+#[test]
+fn unknown_and_malformed_keys_fail_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.sqlite");
+    let unknown = cinch(
+        &[
+            "retrieve",
+            "0123456789abcdef",
+            "--store",
+            store.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown key 0123456789abcdef"));
+    let bad = cinch(
+        &[
+            "retrieve",
+            "../etc/passwd",
+            "--store",
+            store.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a cinch key"));
+}
+
+#[test]
+fn bad_input_passes_through_or_fails_clearly() {
+    let binary = b"\xff\xfe{not utf8}\x00";
+    let plain = cinch(&["compress", "--store", "memory:"], binary);
+    assert!(plain.status.success());
+    assert_eq!(plain.stdout, binary);
+    let json = cinch(&["compress", "--json", "--store", "memory:"], binary);
+    assert_eq!(json.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&json.stderr).contains("not valid UTF-8"));
+    for input in ["", "{\"a\":", "plain text\n"] {
+        let out = cinch(
+            &["compress", "--json", "--store", "memory:"],
+            input.as_bytes(),
+        );
+        assert!(out.status.success());
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r["output"], input);
+        assert_eq!(r["strategy"], "passthrough");
+    }
+}
+
+#[test]
+fn a_huge_input_stays_bounded() {
+    // 5 MB of rows, one in nine failed: compressed within the budget, no hang.
+    let input = listing(100_000);
+    let out = cinch(
+        &["compress", "--json", "--store", "memory:"],
+        input.as_bytes(),
+    );
+    assert!(out.status.success());
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        r["tokens_after"].as_u64().unwrap() < 4000,
+        "{}",
+        r["tokens_after"]
+    );
+}
