@@ -114,7 +114,14 @@ pub fn compress(input: &str, opts: &Options, store: &dyn Store) -> Report {
     // Counting the input is independent of compressing it: do both at once.
     let (tokens_before, result) = std::thread::scope(|scope| {
         let counter = scope.spawn(|| opts.tokenizer.count(input));
-        let result = route(input, opts, &query, store);
+        // A bug in a compressor must not cost the agent its tool output: fail open.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            route(input, opts, &query, store)
+        }))
+        .unwrap_or_else(|_| Routed {
+            kind: detect(input),
+            outcome: Err("internal error in the compressor; the input goes out unchanged".into()),
+        });
         let before = counter
             .join()
             .unwrap_or_else(|_| opts.tokenizer.count(input));

@@ -157,3 +157,20 @@ fn snapshot_of_a_lossy_listing() {
     let r = compress(&text, &opts, &MemoryStore::default());
     insta::assert_snapshot!(r.output);
 }
+
+#[test]
+fn over_budget_without_any_error_rows() {
+    let rows: Vec<Value> = (0..300)
+        .map(|i| json!({"id": i, "name": format!("n{i}")}))
+        .collect();
+    let text = serde_json::to_string(&rows).unwrap();
+    let r = compress(
+        &text,
+        &Options {
+            budget: 200,
+            ..Options::default()
+        },
+        &MemoryStore::default(),
+    );
+    assert_eq!(r.strategy, "table+select");
+}

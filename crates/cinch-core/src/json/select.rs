@@ -127,7 +127,7 @@ pub(crate) fn select(
 
     // Errors, unless they are the norm (then they say nothing about a row).
     let errors: Vec<usize> = (0..n).filter(|&i| is_error_row(rows[i])).collect();
-    if errors.len() * 2 <= n {
+    if !errors.is_empty() && errors.len() * 2 <= n {
         // All of them when they fit in half the budget; past that (thousands of failures) an
         // even sample, and the marker's summary counts the rest.
         let cost: usize = errors.iter().map(|&i| costs[i]).sum();
