@@ -21,23 +21,24 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let conn = Connection::open(path)
-            .map_err(|e| StoreError(format!("cannot open {}: {e}", path.display())))?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(err)?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS ccr (
-                namespace TEXT NOT NULL,
-                key TEXT NOT NULL,
-                content BLOB NOT NULL,
-                created_at INTEGER NOT NULL,
-                PRIMARY KEY (namespace, key)
-            ) WITHOUT ROWID;",
-        )
-        .map_err(|e| StoreError(format!("cannot use {}: {e}", path.display())))?;
+        let setup = || -> rusqlite::Result<Connection> {
+            let conn = Connection::open(path)?;
+            conn.busy_timeout(Duration::from_secs(5))?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.execute_batch(
+                "CREATE TABLE IF NOT EXISTS ccr (
+                    namespace TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    content BLOB NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (namespace, key)
+                ) WITHOUT ROWID;",
+            )?;
+            Ok(conn)
+        };
+        let conn = setup()
+            .map_err(|e| StoreError(format!("cannot use the store {}: {e}", path.display())))?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
