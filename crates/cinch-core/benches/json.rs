@@ -24,7 +24,7 @@ fn corpus() -> PathBuf {
 }
 
 fn bench(c: &mut Criterion) {
-    cinch_core::Tokenizer::default().warm();
+    cinch_core::warm(cinch_core::Tokenizer::default());
     let mut group = c.benchmark_group("json");
     for (file, query) in ITEMS {
         let path = corpus().join(file);

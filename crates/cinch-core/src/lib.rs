@@ -9,5 +9,5 @@ pub mod route;
 pub mod tokens;
 
 pub use ccr::{GetError, Key, Store, StoreError};
-pub use route::{compress, Kind, Options, Report, DEFAULT_BUDGET};
+pub use route::{compress, warm, Kind, Options, Report, DEFAULT_BUDGET};
 pub use tokens::Tokenizer;

@@ -10,6 +10,15 @@ use std::str::FromStr;
 
 const PIECE_CACHE_MAX: usize = 1 << 16;
 
+/// Every character class the pre-tokenizer distinguishes, in the shapes tool output has.
+const WARM_SAMPLE: &str = concat!(
+    "{\"id\": 4711, \"url\": \"https://api.example.com/v1/items?page=2&x=-1.5e+3\", \"ok\": true, \"n\": null}\n",
+    "[3]{sha,commit.author.name:s}:\nabc123,Jane O'Neil\n  \t\r\n",
+    "2024-05-01T12:00:00Z ERROR [worker-3] Can't connect: timed out after 30000ms!\n",
+    "src/main.rs:42:    fn main() { println!(\"{}\", x); } // naïve café 東京 🚀 ÄÖÜ ß\n",
+    "    indented   spaces\n\n\n",
+);
+
 thread_local! {
     static PIECE_CACHE: RefCell<[FxHashMap<Box<str>, u32>; 2]> = RefCell::new([FxHashMap::default(), FxHashMap::default()]);
 }
@@ -32,9 +41,14 @@ impl Tokenizer {
         }
     }
 
-    /// Loads the vocabulary now, so that the first [`Tokenizer::count`] does not pay for it.
+    /// Loads the vocabulary and runs the pre-tokenizer over a sample of typical tool output,
+    /// on this thread and on a second one, so that the first real count finds the automaton's
+    /// states built (they are built lazily and cached per thread).
     pub fn warm(self) {
-        let _ = self.bpe();
+        let _ = self.bpe().count(WARM_SAMPLE);
+        std::thread::scope(|s| {
+            s.spawn(|| self.bpe().count(WARM_SAMPLE));
+        });
     }
 
     /// The exact number of tokens of `text`, as tiktoken counts it with no special tokens.

@@ -100,7 +100,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             json,
         } => {
             let init = std::time::Instant::now();
-            tokenizer.warm();
+            cinch_core::warm(tokenizer);
             let init_us = init.elapsed().as_micros() as u64;
             let input = read_input(file.as_ref())?;
             let Ok(text) = std::str::from_utf8(&input) else {

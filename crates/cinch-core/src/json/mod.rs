@@ -92,6 +92,11 @@ pub enum JsonError {
     Store(#[from] StoreError),
 }
 
+/// Compiles SmartCrusher's patterns now rather than on first use.
+pub(crate) fn warm() {
+    select::warm();
+}
+
 /// Compresses a JSON or NDJSON document.
 pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonError> {
     let doc = parse::parse(text)?;
@@ -117,17 +122,20 @@ pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonEr
         (Some(t), _) => return Ok(lossless(table.unwrap_or_default(), "table", t, details)),
         _ => {}
     }
-    let best_lossless = |details: &mut JsonDetails| {
-        let mut best = (minified.clone(), "minify", s.tokenizer.count(&minified));
-        details.minified_tokens = Some(best.2);
+    // The smallest lossless candidate if one has at most `limit` tokens; counting stops there.
+    let lossless_within = |limit: usize, details: &mut JsonDetails| {
+        let mut best: Option<(&str, &'static str, usize)> = None;
         if let Some(t) = &table {
-            let tokens = s.tokenizer.count(t);
-            details.table_tokens = Some(tokens);
-            if tokens < best.2 {
-                best = (t.clone(), "table", tokens);
+            details.table_tokens = within(t, limit);
+            best = details.table_tokens.map(|n| (t.as_str(), "table", n));
+        }
+        details.minified_tokens = within(&minified, best.map_or(limit, |b| b.2));
+        if let Some(m) = details.minified_tokens {
+            if best.is_none_or(|b| m <= b.2) {
+                best = Some((minified.as_str(), "minify", m));
             }
         }
-        best
+        best.map(|(text, strategy, n)| (text.to_string(), strategy, n))
     };
 
     let size = estimate(table.as_deref().unwrap_or(&minified)).max(1);
@@ -148,11 +156,12 @@ pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonEr
     }
     let tokens = s.tokenizer.count(&out);
     details.lossy_tokens = Some(tokens);
-    let beats_lossless = tokens <= s.budget || {
-        let best = best_lossless(&mut details);
-        tokens < best.2
+    let smaller_lossless = if tokens <= s.budget || lossy.keys.is_empty() {
+        None
+    } else {
+        lossless_within(tokens.saturating_sub(1), &mut details)
     };
-    if beats_lossless && !lossy.keys.is_empty() {
+    if smaller_lossless.is_none() && !lossy.keys.is_empty() {
         let d = lossy.details;
         details = JsonDetails {
             arrays_selected: d.arrays_selected,
@@ -173,7 +182,11 @@ pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonEr
             details,
         });
     }
-    let (output, strategy, tokens) = best_lossless(&mut details);
+    let (output, strategy, tokens) =
+        match smaller_lossless.or_else(|| lossless_within(usize::MAX, &mut details)) {
+            Some(best) => best,
+            None => (minified.clone(), "minify", s.tokenizer.count(&minified)),
+        };
     Ok(lossless(output, strategy, tokens, details))
 }
 
