@@ -93,7 +93,7 @@ pub(crate) fn encode_value(value: &Value, ctx: Ctx, depth: usize, out: &mut Stri
             }
             out.push('}');
         }
-        scalar => out.push_str(&compact_json(scalar)),
+        scalar => push_scalar(out, scalar),
     }
 }
 
@@ -273,7 +273,18 @@ fn render_cell(v: &Value, strings: bool, dict: &Dictionary, depth: usize, out: &
             }
         }
         Value::Array(_) | Value::Object(_) => encode_value(v, Ctx::Inline, depth + 1, out),
-        scalar => out.push_str(&compact_json(scalar)),
+        scalar => push_scalar(out, scalar),
+    }
+}
+
+/// Appends a null, boolean or number as JSON (numbers exactly as parsed).
+fn push_scalar(out: &mut String, v: &Value) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(n.as_str()),
+        Value::String(s) => push_json_string(out, s),
+        other => out.push_str(&compact_json(other)),
     }
 }
 

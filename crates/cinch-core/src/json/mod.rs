@@ -271,7 +271,7 @@ impl Lossy<'_, '_> {
                     if i > 0 {
                         out.push(',');
                     }
-                    out.push_str(&compact_json(k));
+                    syntax::push_json_string(out, k);
                     out.push(':');
                     self.value(v, depth + 1, out)?;
                 }

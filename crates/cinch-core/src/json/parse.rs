@@ -1,13 +1,14 @@
 //! Parsing tool output as JSON or NDJSON without losing anything the encoder must give back.
 //!
 //! serde_json is built with `preserve_order` (key order) and `arbitrary_precision` (numbers kept
-//! digit for digit). It silently keeps the last of duplicate keys, so a separate pass refuses
-//! documents with duplicates: cinch leaves those unchanged rather than drop a value.
+//! digit for digit). Its own `Value` silently keeps the last of duplicate keys, so cinch builds
+//! the value with a visitor that refuses duplicates: such documents are left unchanged rather
+//! than lose a value.
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
-use std::collections::HashSet;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
 use std::fmt;
+use std::str::FromStr;
 
 /// A parsed document.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,25 +36,30 @@ pub fn parse(text: &str) -> Result<Document, NotJson> {
     if trimmed.is_empty() {
         return Err(NotJson::Syntax("empty input".into()));
     }
-    match serde_json::from_str::<Value>(trimmed) {
-        Ok(value) => {
-            check_duplicates(trimmed)?;
-            Ok(Document {
-                value,
-                ndjson: false,
-            })
-        }
+    // A key spelled like serde_json's number token would be read as a number: leave such
+    // (hostile) input alone rather than change it.
+    if trimmed.contains("serde_json::private") {
+        return Err(NotJson::Syntax(
+            "input contains serde_json's reserved number key".into(),
+        ));
+    }
+    match parse_one(trimmed) {
+        Ok(value) => Ok(Document {
+            value,
+            ndjson: false,
+        }),
+        Err(e @ NotJson::DuplicateKey(_)) => Err(e),
         Err(whole) => {
             let lines: Vec<&str> = trimmed.lines().filter(|l| !l.trim().is_empty()).collect();
             if lines.len() < 2 {
-                return Err(NotJson::Syntax(whole.to_string()));
+                return Err(whole);
             }
             let mut values = Vec::with_capacity(lines.len());
             for (i, line) in lines.iter().enumerate() {
-                let v = serde_json::from_str::<Value>(line)
-                    .map_err(|e| NotJson::Syntax(format!("line {}: {e}", i + 1)))?;
-                check_duplicates(line)?;
-                values.push(v);
+                values.push(parse_one(line).map_err(|e| match e {
+                    NotJson::Syntax(m) => NotJson::Syntax(format!("line {}: {m}", i + 1)),
+                    dup => dup,
+                })?);
             }
             Ok(Document {
                 value: Value::Array(values),
@@ -63,76 +69,91 @@ pub fn parse(text: &str) -> Result<Document, NotJson> {
     }
 }
 
-fn check_duplicates(text: &str) -> Result<(), NotJson> {
+/// One JSON value, refusing duplicate keys, in a single pass.
+fn parse_one(text: &str) -> Result<Value, NotJson> {
     let mut de = serde_json::Deserializer::from_str(text);
-    match NoDuplicates::deserialize(&mut de) {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let msg = e.to_string();
-            match msg.strip_prefix(DUP_PREFIX) {
-                Some(rest) => Err(NotJson::DuplicateKey(
-                    rest.split(" at line").next().unwrap_or(rest).to_string(),
-                )),
-                None => Err(NotJson::Syntax(msg)),
+    let value = Checked::deserialize(&mut de).and_then(|v| de.end().map(|_| v.0));
+    value.map_err(|e| {
+        let msg = e.to_string();
+        match msg.strip_prefix(DUP_PREFIX) {
+            Some(rest) => {
+                NotJson::DuplicateKey(rest.split(" at line").next().unwrap_or(rest).to_string())
             }
+            None => NotJson::Syntax(msg),
         }
-    }
+    })
 }
 
 const DUP_PREFIX: &str = "duplicate key ";
+/// With `arbitrary_precision`, serde_json hands a number to a visitor as a one-entry map under
+/// this key, its value the number's text.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
-struct NoDuplicates;
+struct Checked(Value);
 
-impl<'de> Deserialize<'de> for NoDuplicates {
+impl<'de> Deserialize<'de> for Checked {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(NoDupVisitor)
+        d.deserialize_any(CheckedVisitor)
     }
 }
 
-struct NoDupVisitor;
+struct CheckedVisitor;
 
-impl<'de> Visitor<'de> for NoDupVisitor {
-    type Value = NoDuplicates;
+impl<'de> Visitor<'de> for CheckedVisitor {
+    type Value = Checked;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_bool<E>(self, _: bool) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
+    fn visit_bool<E>(self, b: bool) -> Result<Checked, E> {
+        Ok(Checked(Value::Bool(b)))
     }
-    fn visit_i64<E>(self, _: i64) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
+    fn visit_i64<E>(self, n: i64) -> Result<Checked, E> {
+        Ok(Checked(Value::from(n)))
     }
-    fn visit_u64<E>(self, _: u64) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
+    fn visit_u64<E>(self, n: u64) -> Result<Checked, E> {
+        Ok(Checked(Value::from(n)))
     }
-    fn visit_f64<E>(self, _: f64) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
+    fn visit_f64<E>(self, n: f64) -> Result<Checked, E> {
+        Ok(Checked(Value::from(n)))
     }
-    fn visit_str<E>(self, _: &str) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
+    fn visit_str<E>(self, s: &str) -> Result<Checked, E> {
+        Ok(Checked(Value::String(s.to_string())))
     }
-    fn visit_unit<E>(self) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
+    fn visit_string<E>(self, s: String) -> Result<Checked, E> {
+        Ok(Checked(Value::String(s)))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NoDuplicates, A::Error> {
-        while seq.next_element::<NoDuplicates>()?.is_some() {}
-        Ok(NoDuplicates)
+    fn visit_unit<E>(self) -> Result<Checked, E> {
+        Ok(Checked(Value::Null))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NoDuplicates, A::Error> {
-        let mut seen: HashSet<std::borrow::Cow<'de, str>> = HashSet::new();
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            // With arbitrary_precision a number arrives as a one-entry map with a private key.
-            if key.starts_with("$serde_json::private") {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            }
-            if !seen.insert(key.clone()) {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(Checked(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Checked(Value::Array(items)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        let mut out = Map::new();
+        let Some(first) = map.next_key::<String>()? else {
+            return Ok(Checked(Value::Object(out)));
+        };
+        if first == NUMBER_TOKEN {
+            let text: String = map.next_value()?;
+            return Number::from_str(&text)
+                .map(|n| Checked(Value::Number(n)))
+                .map_err(de::Error::custom);
+        }
+        let Checked(v) = map.next_value()?;
+        out.insert(first, v);
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
                 return Err(de::Error::custom(format!("{DUP_PREFIX}{key}")));
             }
-            map.next_value::<NoDuplicates>()?;
+            let Checked(v) = map.next_value()?;
+            out.insert(key, v);
         }
-        Ok(NoDuplicates)
+        Ok(Checked(Value::Object(out)))
     }
 }
 
@@ -165,6 +186,10 @@ mod tests {
             Err(NotJson::DuplicateKey("c".into()))
         );
         assert!(matches!(parse(""), Err(NotJson::Syntax(_))));
+        assert!(matches!(
+            parse("{\"$serde_json::private::Number\":\"1\"}"),
+            Err(NotJson::Syntax(_))
+        ));
         assert!(matches!(parse("{\"a\":"), Err(NotJson::Syntax(_))));
         assert!(matches!(parse("\"\\ud800\""), Err(NotJson::Syntax(_))));
         let deep = "[".repeat(100_000) + &"]".repeat(100_000);

@@ -98,8 +98,14 @@ pub(crate) fn is_bare_name(s: &str) -> bool {
 
 /// Appends `s` as a JSON string literal.
 pub(crate) fn push_json_string(out: &mut String, s: &str) {
-    // Serialising a &str into a String cannot fail.
-    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        // Serialising a &str into a String cannot fail.
+        out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    }
 }
 
 #[cfg(test)]
