@@ -214,6 +214,23 @@ pub fn clause_matches(row: &Map<String, Value>, clause: &Clause) -> bool {
 /// Whether `text` contains the exact term as a whole value or a whole token (bounded by
 /// characters that are not letters or digits).
 pub fn contains_exact(text: &str, term: &str) -> bool {
+    if !text.is_ascii() || !term.is_ascii() {
+        return contains_exact_unicode(text, term);
+    }
+    // ASCII fast path: no lowercased copy of every cell.
+    let (t, q) = (text.as_bytes(), term.as_bytes());
+    if q.is_empty() || q.len() > t.len() {
+        return false;
+    }
+    (0..=t.len() - q.len()).any(|start| {
+        let end = start + q.len();
+        t[start..end].eq_ignore_ascii_case(q)
+            && (start == 0 || !t[start - 1].is_ascii_alphanumeric())
+            && (end == t.len() || !t[end].is_ascii_alphanumeric())
+    })
+}
+
+fn contains_exact_unicode(text: &str, term: &str) -> bool {
     let lower = text.to_lowercase();
     if lower == term {
         return true;
@@ -234,6 +251,26 @@ pub fn contains_exact(text: &str, term: &str) -> bool {
         }
     }
     false
+}
+
+/// A scalar's text without copying it (`None` for null, arrays and objects).
+pub fn scalar_str(v: &Value) -> Option<&str> {
+    match v {
+        Value::String(s) => Some(s),
+        Value::Number(n) => Some(n.as_str()),
+        Value::Bool(true) => Some("true"),
+        Value::Bool(false) => Some("false"),
+        _ => None,
+    }
+}
+
+/// Whether word `w` of some text equals the lowercased query word `term`.
+pub fn word_is(w: &str, term: &str) -> bool {
+    if w.is_ascii() {
+        w.eq_ignore_ascii_case(term)
+    } else {
+        w.to_lowercase() == term
+    }
 }
 
 #[cfg(test)]

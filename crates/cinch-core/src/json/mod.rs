@@ -111,8 +111,18 @@ pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonEr
     // Counting stops at the budget: above it only the lossy candidate can win, and a lossy
     // result within the budget is smaller than any lossless one that is not.
     let within = |text: &str, limit: usize| s.tokenizer.count_up_to(text, limit);
-    let table_tokens = table.as_deref().and_then(|t| within(t, s.budget));
-    let minified_tokens = within(&minified, table_tokens.unwrap_or(s.budget));
+    // Text over 32 bytes per token of budget is over the budget in all but pathological cases
+    // (a wrong guess costs only a lossy result where a lossless one would have fit).
+    let surely_over = |text: &str| text.len() > 32 * s.budget;
+    let table_tokens = table
+        .as_deref()
+        .filter(|t| !surely_over(t))
+        .and_then(|t| within(t, s.budget));
+    let minified_tokens = if surely_over(&minified) {
+        None
+    } else {
+        within(&minified, table_tokens.unwrap_or(s.budget))
+    };
     details.table_tokens = table_tokens;
     details.minified_tokens = minified_tokens;
     match (table_tokens, minified_tokens) {
@@ -310,17 +320,15 @@ impl Lossy<'_, '_> {
         out: &mut String,
     ) -> Result<(), StoreError> {
         let table = Table::build(rows);
-        let lines: Vec<String> = match &table {
-            Some(t) => t
-                .render(rows, Ctx::Block, depth, false)
-                .lines()
-                .skip(1)
-                .map(str::to_string)
-                .collect(),
-            None => rows.iter().map(|r| compact_json(*r)).collect(),
+        let lines: Vec<usize> = match &table {
+            Some(t) => {
+                let text = t.render(rows, Ctx::Block, depth, false);
+                text.lines().skip(1).map(|l| estimate(l) + 1).collect()
+            }
+            None => Vec::new(),
         };
         let costs: Vec<usize> = if lines.len() == rows.len() {
-            lines.iter().map(|l| estimate(l) + 1).collect()
+            lines
         } else {
             rows.iter().map(|r| estimate(&compact_json(*r))).collect()
         };

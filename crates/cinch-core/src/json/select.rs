@@ -7,7 +7,7 @@
 //! even spacing.
 
 use super::encode::{lookup, Column};
-use crate::query::{clause_matches, contains_exact, scalar_text, words, Query};
+use crate::query::{clause_matches, contains_exact, scalar_str, word_is, Query};
 use regex::Regex;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -171,12 +171,12 @@ pub(crate) fn select(
     }
 
     for col in columns {
-        let mut first: HashMap<String, usize> = HashMap::new();
+        let mut first: HashMap<&str, usize> = HashMap::new();
         let mut all_short = true;
         for (i, r) in rows.iter().enumerate() {
             match lookup(r, &col.path) {
                 Some(v @ (Value::String(_) | Value::Bool(_))) => {
-                    let t = scalar_text(v).unwrap_or_default();
+                    let t = scalar_str(v).unwrap_or_default();
                     all_short &= t.len() <= 64;
                     first.entry(t).or_insert(i);
                 }
@@ -293,9 +293,12 @@ fn bm25(texts: &[Vec<&str>], terms: &[String]) -> Vec<f64> {
             let mut tf: HashMap<&str, usize> = HashMap::new();
             let mut len = 0usize;
             for s in t {
-                for w in words(s) {
+                for w in s
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                {
                     len += 1;
-                    if let Some(term) = terms.iter().find(|q| **q == w) {
+                    if let Some(term) = terms.iter().find(|q| word_is(w, q)) {
                         *tf.entry(term.as_str()).or_default() += 1;
                     }
                 }
@@ -438,20 +441,20 @@ pub(crate) fn summarize_dropped(
     let mut ranges: Vec<String> = Vec::new();
     for col in columns {
         let name = col.path.join(".");
-        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         let mut nums: Vec<f64> = Vec::new();
-        let mut raw: Vec<String> = Vec::new();
+        let mut raw: Vec<&str> = Vec::new();
         let mut other = false;
         for &i in dropped {
             match lookup(rows[i], &col.path) {
                 Some(Value::Number(x)) => {
                     if let Some(f) = x.as_f64() {
                         nums.push(f);
-                        raw.push(x.to_string());
+                        raw.push(x.as_str());
                     }
                 }
                 Some(v @ (Value::String(_) | Value::Bool(_))) => {
-                    let t = scalar_text(v).unwrap_or_default();
+                    let t = scalar_str(v).unwrap_or_default();
                     if t.len() > 40 {
                         other = true;
                     }
@@ -459,13 +462,18 @@ pub(crate) fn summarize_dropped(
                 }
                 _ => {}
             }
+            // Many distinct strings: neither a category nor a range, stop looking.
+            if counts.len() > 6 && nums.is_empty() {
+                other = true;
+                break;
+            }
         }
         if !other
             && !counts.is_empty()
             && counts.len() <= 6
             && counts.len() * 3 <= dropped.len().max(3)
         {
-            let mut by: Vec<(&String, &usize)> = counts.iter().collect();
+            let mut by: Vec<(&&str, &usize)> = counts.iter().collect();
             by.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
             let list: Vec<String> = by.iter().take(4).map(|(v, c)| format!("{v} {c}")).collect();
             cats.push((counts.len(), format!("{name}={}", list.join(", "))));
