@@ -232,7 +232,7 @@ fn route(input: &str, opts: &Options, query: &Query, store: &dyn Store) -> Route
                     keys: o.ccr_keys.iter().map(|k| k.to_string()).collect(),
                     json: Some(o.details),
                 }),
-                Err(JsonError::NotJson(e)) => Err(e.to_string()),
+                Err(e @ (JsonError::NotJson(_) | JsonError::Unverified)) => Err(e.to_string()),
                 Err(JsonError::Store(e)) => Err(format!(
                     "{e}; nothing was dropped, the input goes out unchanged"
                 )),

@@ -87,6 +87,9 @@ pub enum JsonError {
     /// The input is not JSON that cinch may rewrite.
     #[error(transparent)]
     NotJson(#[from] NotJson),
+    /// No candidate survived its in-process round trip (a bug; the input goes out unchanged).
+    #[error("no encoding of this JSON survived its round-trip check")]
+    Unverified,
     /// A dropped part could not be stored, so nothing may be dropped.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -105,48 +108,52 @@ pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonEr
         ..Default::default()
     };
     let minified = minify(&doc);
-    let table = encode_document(&doc);
-    let table = (table != minified && round_trips(&table, &doc)).then_some(table);
+    let encoded = encode_document(&doc);
+    let table = (encoded != minified).then_some(encoded);
+    // The table is decoded and compared with the input only if it is about to be emitted.
+    let verified = std::cell::OnceCell::new();
+    let table_ok =
+        || *verified.get_or_init(|| table.as_deref().is_some_and(|t| round_trips(t, &doc)));
+    let minified_checked = std::cell::OnceCell::new();
+    let minified_ok = || {
+        *minified_checked.get_or_init(|| {
+            parse::parse(&minified)
+                .is_ok_and(|d| d.ndjson == doc.ndjson && strict_eq(&d.value, &doc.value))
+        })
+    };
 
-    // Counting stops at the budget: above it only the lossy candidate can win, and a lossy
-    // result within the budget is smaller than any lossless one that is not.
+    // Counting stops at the limit that matters: above the budget only the lossy candidate can
+    // win, and a lossy result within the budget is smaller than any lossless one that is not.
     let within = |text: &str, limit: usize| s.tokenizer.count_up_to(text, limit);
     // Text over 32 bytes per token of budget is over the budget in all but pathological cases
     // (a wrong guess costs only a lossy result where a lossless one would have fit).
     let surely_over = |text: &str| text.len() > 32 * s.budget;
-    let table_tokens = table
-        .as_deref()
-        .filter(|t| !surely_over(t))
-        .and_then(|t| within(t, s.budget));
-    let minified_tokens = if surely_over(&minified) {
-        None
-    } else {
-        within(&minified, table_tokens.unwrap_or(s.budget))
-    };
-    details.table_tokens = table_tokens;
-    details.minified_tokens = minified_tokens;
-    match (table_tokens, minified_tokens) {
-        (_, Some(m)) if table_tokens.is_none_or(|t| m <= t) => {
-            return Ok(lossless(minified, "minify", m, details));
-        }
-        (Some(t), _) => return Ok(lossless(table.unwrap_or_default(), "table", t, details)),
-        _ => {}
-    }
-    // The smallest lossless candidate if one has at most `limit` tokens; counting stops there.
+    // The smallest verified lossless candidate with at most `limit` tokens.
     let lossless_within = |limit: usize, details: &mut JsonDetails| {
         let mut best: Option<(&str, &'static str, usize)> = None;
-        if let Some(t) = &table {
+        if let Some(t) = table
+            .as_deref()
+            .filter(|t| limit > s.budget || !surely_over(t))
+        {
             details.table_tokens = within(t, limit);
-            best = details.table_tokens.map(|n| (t.as_str(), "table", n));
+            best = details
+                .table_tokens
+                .filter(|_| table_ok())
+                .map(|n| (t, "table", n));
         }
-        details.minified_tokens = within(&minified, best.map_or(limit, |b| b.2));
+        if limit > s.budget || !surely_over(&minified) {
+            details.minified_tokens = within(&minified, best.map_or(limit, |b| b.2));
+        }
         if let Some(m) = details.minified_tokens {
-            if best.is_none_or(|b| m <= b.2) {
+            if best.is_none_or(|b| m <= b.2) && minified_ok() {
                 best = Some((minified.as_str(), "minify", m));
             }
         }
         best.map(|(text, strategy, n)| (text.to_string(), strategy, n))
     };
+    if let Some((output, strategy, tokens)) = lossless_within(s.budget, &mut details) {
+        return Ok(lossless(output, strategy, tokens, details));
+    }
 
     let size = estimate(table.as_deref().unwrap_or(&minified)).max(1);
     let mut lossy = Lossy {
@@ -195,7 +202,7 @@ pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonEr
     let (output, strategy, tokens) =
         match smaller_lossless.or_else(|| lossless_within(usize::MAX, &mut details)) {
             Some(best) => best,
-            None => (minified.clone(), "minify", s.tokenizer.count(&minified)),
+            None => return Err(JsonError::Unverified),
         };
     Ok(lossless(output, strategy, tokens, details))
 }
