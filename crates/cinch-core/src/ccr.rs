@@ -103,6 +103,11 @@ pub trait Store: Send + Sync {
     fn put(&self, namespace: &str, content: &[u8]) -> Result<Key, StoreError>;
     /// The content stored under `key`.
     fn get(&self, namespace: &str, key: &Key) -> Result<Vec<u8>, GetError>;
+    /// Stores several contents at once (one transaction where the backend has them); returns
+    /// their keys in order.
+    fn put_many(&self, namespace: &str, contents: &[&[u8]]) -> Result<Vec<Key>, StoreError> {
+        contents.iter().map(|c| self.put(namespace, c)).collect()
+    }
 }
 
 /// The namespace used when none is given.

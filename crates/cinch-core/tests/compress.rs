@@ -174,3 +174,37 @@ fn over_budget_without_any_error_rows() {
     );
     assert_eq!(r.strategy, "table+select");
 }
+
+/// A store that refuses every write, like a full disk or a read-only file.
+struct BrokenStore;
+
+impl Store for BrokenStore {
+    fn put(&self, _: &str, _: &[u8]) -> Result<cinch_core::Key, cinch_core::StoreError> {
+        Err(cinch_core::StoreError("disk full".into()))
+    }
+    fn get(&self, _: &str, key: &cinch_core::Key) -> Result<Vec<u8>, cinch_core::GetError> {
+        Err(cinch_core::GetError::Unknown(key.clone()))
+    }
+}
+
+#[test]
+fn a_store_that_cannot_take_the_rows_means_nothing_is_dropped() {
+    let text = serde_json::to_string(&rows(400)).unwrap();
+    let r = compress(
+        &text,
+        &Options {
+            budget: 300,
+            ..Options::default()
+        },
+        &BrokenStore,
+    );
+    assert_eq!(r.output, text);
+    assert_eq!(r.strategy, "passthrough");
+    assert!(r.reason.unwrap().contains("disk full"));
+    // Under the budget nothing needs storing, so a broken store does not matter.
+    let small = serde_json::to_string(&rows(10)).unwrap();
+    assert_eq!(
+        compress(&small, &Options::default(), &BrokenStore).strategy,
+        "table"
+    );
+}

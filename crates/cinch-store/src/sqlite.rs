@@ -67,6 +67,25 @@ impl Store for SqliteStore {
         Ok(key)
     }
 
+    fn put_many(&self, namespace: &str, contents: &[&[u8]]) -> Result<Vec<Key>, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction().map_err(err)?;
+        let mut keys = Vec::with_capacity(contents.len());
+        {
+            let mut st = tx
+                .prepare_cached("INSERT OR IGNORE INTO ccr (namespace, key, content, created_at) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(err)?;
+            for content in contents {
+                let key = Key::of(content);
+                st.execute(params![namespace, key.as_str(), content, now()])
+                    .map_err(err)?;
+                keys.push(key);
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(keys)
+    }
+
     fn get(&self, namespace: &str, key: &Key) -> Result<Vec<u8>, GetError> {
         let found: Option<Vec<u8>> = self
             .conn()?

@@ -159,26 +159,35 @@ pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonEr
     let mut lossy = Lossy {
         s,
         scale: s.budget as f64 / size as f64,
-        keys: Vec::new(),
+        pending: Vec::new(),
         details: JsonDetails::default(),
     };
     let mut out = String::new();
     if doc.ndjson {
         out.push_str("@ndjson\n");
     }
-    lossy.value(&doc.value, 0, &mut out)?;
+    lossy.value(&doc.value, 0, &mut out);
     // Only the last row's own line break: an empty last row is still a line.
     if out.ends_with('\n') {
         out.pop();
     }
     let tokens = s.tokenizer.count(&out);
     details.lossy_tokens = Some(tokens);
-    let smaller_lossless = if tokens <= s.budget || lossy.keys.is_empty() {
+    let smaller_lossless = if tokens <= s.budget || lossy.pending.is_empty() {
         None
     } else {
         lossless_within(tokens.saturating_sub(1), &mut details)
     };
-    if smaller_lossless.is_none() && !lossy.keys.is_empty() {
+    if smaller_lossless.is_none() && !lossy.pending.is_empty() {
+        // Store everything the markers name before the output that names it leaves.
+        let ccr_keys: Vec<Key> = lossy.pending.iter().map(|(k, _)| k.clone()).collect();
+        let contents: Vec<&[u8]> = lossy.pending.iter().map(|(_, c)| c.as_bytes()).collect();
+        let stored = s.store.put_many(s.namespace, &contents)?;
+        if stored != ccr_keys {
+            return Err(JsonError::Store(StoreError(
+                "the store returned different keys".into(),
+            )));
+        }
         let d = lossy.details;
         details = JsonDetails {
             arrays_selected: d.arrays_selected,
@@ -195,7 +204,7 @@ pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonEr
             strategy: "table+select",
             tokens,
             lossless: false,
-            ccr_keys: lossy.keys,
+            ccr_keys,
             details,
         });
     }
@@ -267,20 +276,23 @@ const PROSE_KEEP: usize = 240;
 struct Lossy<'a, 'b> {
     s: &'b JsonSettings<'a>,
     scale: f64,
-    keys: Vec<Key>,
+    /// What the output's markers stand for, stored only if the lossy result is chosen.
+    pending: Vec<(Key, String)>,
     details: JsonDetails,
 }
 
 impl Lossy<'_, '_> {
-    fn put(&mut self, content: &str) -> Result<Key, StoreError> {
-        let key = self.s.store.put(self.s.namespace, content.as_bytes())?;
-        if !self.keys.contains(&key) {
-            self.keys.push(key.clone());
+    /// The key `content` will be stored under (keys are content hashes, so the marker can be
+    /// written before anything is stored).
+    fn put(&mut self, content: String) -> Key {
+        let key = Key::of(content.as_bytes());
+        if !self.pending.iter().any(|(k, _)| *k == key) {
+            self.pending.push((key.clone(), content));
         }
-        Ok(key)
+        key
     }
 
-    fn value(&mut self, v: &Value, depth: usize, out: &mut String) -> Result<(), StoreError> {
+    fn value(&mut self, v: &Value, depth: usize, out: &mut String) {
         match v {
             Value::Object(map) => {
                 out.push('{');
@@ -290,10 +302,9 @@ impl Lossy<'_, '_> {
                     }
                     syntax::push_json_string(out, k);
                     out.push(':');
-                    self.value(v, depth + 1, out)?;
+                    self.value(v, depth + 1, out);
                 }
                 out.push('}');
-                Ok(())
             }
             Value::Array(items) if depth < 64 => {
                 if let Some(rows) = object_rows(items) {
@@ -306,26 +317,19 @@ impl Lossy<'_, '_> {
                         if i > 0 {
                             out.push(',');
                         }
-                        self.value(item, depth + 1, out)?;
+                        self.value(item, depth + 1, out);
                     }
                     out.push(']');
-                    Ok(())
                 }
             }
             other => {
-                let shortened = self.shorten_strings(other)?;
+                let shortened = self.shorten_strings(other);
                 encode_value(&shortened, Ctx::Block, depth, out);
-                Ok(())
             }
         }
     }
 
-    fn rows(
-        &mut self,
-        rows: &[&Map<String, Value>],
-        depth: usize,
-        out: &mut String,
-    ) -> Result<(), StoreError> {
+    fn rows(&mut self, rows: &[&Map<String, Value>], depth: usize, out: &mut String) {
         let table = Table::build(rows);
         let lines: Vec<usize> = match &table {
             Some(t) => {
@@ -376,7 +380,7 @@ impl Lossy<'_, '_> {
                     .collect::<Vec<_>>()
                     .join(",\n")
             );
-            let key = self.put(&stored)?;
+            let key = self.put(stored);
             let summary = select::summarize_dropped(rows, &columns, &dropped, rows.len());
             marker_line = Some(marker(&key, &summary));
             let d = &mut self.details;
@@ -390,7 +394,7 @@ impl Lossy<'_, '_> {
         }
         let mut kept: Vec<Map<String, Value>> = Vec::with_capacity(sel.kept.len());
         for &i in &sel.kept {
-            match self.shorten_strings(&Value::Object(rows[i].clone()))? {
+            match self.shorten_strings(&Value::Object(rows[i].clone())) {
                 Value::Object(m) => kept.push(m),
                 _ => unreachable!("shortening keeps the shape"),
             }
@@ -417,18 +421,17 @@ impl Lossy<'_, '_> {
                 out.push(']');
             }
         }
-        Ok(())
     }
 
     /// Long arrays of strings or numbers: duplicates collapsed with counts, query matches,
     /// ends and extremes kept, evenly spaced items to fill the budget, the rest stored.
-    fn scalars(&mut self, items: &[Value], out: &mut String) -> Result<(), StoreError> {
+    fn scalars(&mut self, items: &[Value], out: &mut String) {
         let texts: Vec<String> = items.iter().map(compact_json).collect();
         let total: usize = texts.iter().map(|t| estimate(t) + 1).sum();
         let budget = ((total as f64 * self.scale) as usize).max(MIN_ARRAY_BUDGET);
         if total <= budget {
             encode_value(&Value::Array(items.to_vec()), Ctx::Block, 0, out);
-            return Ok(());
+            return;
         }
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         let mut order: Vec<usize> = Vec::new();
@@ -481,9 +484,9 @@ impl Lossy<'_, '_> {
         let dropped_items = items.len() - kept.len();
         if dropped_items == 0 {
             encode_value(&Value::Array(items.to_vec()), Ctx::Block, 0, out);
-            return Ok(());
+            return;
         }
-        let key = self.put(&format!("[\n{}\n]", texts.join(",\n")))?;
+        let key = self.put(format!("[\n{}\n]", texts.join(",\n")));
         let mut summary = format!(
             "{dropped_items} of {} items omitted; {n} distinct",
             items.len()
@@ -518,15 +521,14 @@ impl Lossy<'_, '_> {
         out.push_str(&parts.join(","));
         out.push(']');
         self.details.items_dropped += dropped_items;
-        Ok(())
     }
 
     /// A copy of `v` with long opaque strings replaced by markers and long prose cut to a
     /// readable prefix followed by a marker; the full strings go to the store.
-    fn shorten_strings(&mut self, v: &Value) -> Result<Value, StoreError> {
-        Ok(match v {
+    fn shorten_strings(&mut self, v: &Value) -> Value {
+        match v {
             Value::String(s) if s.len() >= OPAQUE_MIN && is_opaque(s) => {
-                let key = self.put(s)?;
+                let key = self.put(s.clone());
                 self.details.strings_offloaded += 1;
                 Value::String(marker(
                     &key,
@@ -543,7 +545,7 @@ impl Lossy<'_, '_> {
                         cut = space;
                     }
                 }
-                let key = self.put(s)?;
+                let key = self.put(s.clone());
                 self.details.strings_offloaded += 1;
                 let rest = s[cut..].chars().count();
                 Value::String(format!(
@@ -552,21 +554,18 @@ impl Lossy<'_, '_> {
                     marker(&key, &format!("{rest} more chars"))
                 ))
             }
-            Value::Array(items) => Value::Array(
-                items
-                    .iter()
-                    .map(|i| self.shorten_strings(i))
-                    .collect::<Result<_, _>>()?,
-            ),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|i| self.shorten_strings(i)).collect())
+            }
             Value::Object(m) => {
                 let mut out = Map::new();
                 for (k, v) in m {
-                    out.insert(k.clone(), self.shorten_strings(v)?);
+                    out.insert(k.clone(), self.shorten_strings(v));
                 }
                 Value::Object(out)
             }
             other => other.clone(),
-        })
+        }
     }
 }
 
