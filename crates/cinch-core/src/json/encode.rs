@@ -143,14 +143,20 @@ impl Table {
     /// Lays out columns for `rows`, or `None` when the rows' key orders disagree or the table
     /// would be too wide to help.
     pub fn build(rows: &[&Map<String, Value>]) -> Option<Table> {
+        let mut table = Table::layout(rows)?;
+        for col in &mut table.columns {
+            col.strings = wants_string_tag(rows, &col.path);
+        }
+        Some(table)
+    }
+
+    /// The columns alone, without the string tags that only rendering needs.
+    pub fn layout(rows: &[&Map<String, Value>]) -> Option<Table> {
         let mut columns = Vec::new();
         let objects: Vec<Option<&Map<String, Value>>> = rows.iter().map(|r| Some(*r)).collect();
         add_columns(&objects, &mut Vec::new(), &mut columns, 0)?;
         if columns.is_empty() || columns.len() > MAX_COLUMNS {
             return None;
-        }
-        for col in &mut columns {
-            col.strings = wants_string_tag(rows, &col.path);
         }
         Some(Table { columns })
     }
@@ -246,6 +252,23 @@ impl Table {
             out.push(')');
         }
         out
+    }
+}
+
+/// About how many tokens `v` costs as a table cell (or as JSON, for arrays and objects),
+/// without rendering it.
+pub(crate) fn estimate_value(v: &Value) -> usize {
+    match v {
+        Value::Null | Value::Bool(_) => 1,
+        Value::Number(n) => estimate(n.as_str()),
+        Value::String(s) => estimate(s),
+        Value::Array(items) => 1 + items.iter().map(|i| estimate_value(i) + 1).sum::<usize>(),
+        Value::Object(m) => {
+            1 + m
+                .iter()
+                .map(|(k, v)| estimate(k) + 2 + estimate_value(v))
+                .sum::<usize>()
+        }
     }
 }
 

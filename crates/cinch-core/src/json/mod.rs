@@ -15,7 +15,9 @@ mod syntax;
 use crate::ccr::{marker, Key, Store, StoreError};
 use crate::query::{contains_exact, scalar_text, Query};
 use crate::tokens::{estimate, Tokenizer};
-use encode::{compact_json, encode_document, encode_value, object_rows, Ctx, Table};
+use encode::{
+    compact_json, encode_document, encode_value, estimate_value, lookup, object_rows, Ctx, Table,
+};
 use parse::{Document, NotJson};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -330,18 +332,29 @@ impl Lossy<'_, '_> {
     }
 
     fn rows(&mut self, rows: &[&Map<String, Value>], depth: usize, out: &mut String) {
-        let table = Table::build(rows);
-        let lines: Vec<usize> = match &table {
-            Some(t) => {
-                let text = t.render(rows, Ctx::Block, depth, false);
-                text.lines().skip(1).map(|l| estimate(l) + 1).collect()
-            }
-            None => Vec::new(),
-        };
-        let costs: Vec<usize> = if lines.len() == rows.len() {
-            lines
-        } else {
-            rows.iter().map(|r| estimate(&compact_json(*r))).collect()
+        let table = Table::layout(rows);
+        // A row costs its cells plus a separator each; a row that is not a table row costs
+        // its keys too.
+        let costs: Vec<usize> = match &table {
+            Some(t) => rows
+                .iter()
+                .map(|r| {
+                    1 + t
+                        .columns
+                        .iter()
+                        .map(|c| lookup(r, &c.path).map_or(0, estimate_value) + 1)
+                        .sum::<usize>()
+                })
+                .collect(),
+            None => rows
+                .iter()
+                .map(|r| {
+                    1 + r
+                        .iter()
+                        .map(|(k, v)| estimate(k) + 2 + estimate_value(v))
+                        .sum::<usize>()
+                })
+                .collect(),
         };
         let total: usize = costs.iter().sum();
         let budget = ((total as f64 * self.scale) as usize).max(MIN_ARRAY_BUDGET);
