@@ -282,52 +282,53 @@ fn leaf_texts(row: &Map<String, Value>) -> Vec<&str> {
 
 /// BM25 (k1 = 1.2, b = 0.75) of each row's words against the query words, IDF over the rows.
 fn bm25(texts: &[Vec<&str>], terms: &[String]) -> Vec<f64> {
-    let n = texts.len();
-    if terms.is_empty() || n == 0 {
+    let (n, m) = (texts.len(), terms.len());
+    if m == 0 || n == 0 {
         return vec![0.0; n];
     }
-    let docs: Vec<(HashMap<&str, usize>, usize)> = texts
-        .iter()
-        .map(|t| {
-            // Only query terms are counted; the document length counts every word.
-            let mut tf: HashMap<&str, usize> = HashMap::new();
-            let mut len = 0usize;
-            for s in t {
-                for w in s
-                    .split(|c: char| !c.is_alphanumeric())
-                    .filter(|w| !w.is_empty())
-                {
-                    len += 1;
-                    if let Some(term) = terms.iter().find(|q| word_is(w, q)) {
-                        *tf.entry(term.as_str()).or_default() += 1;
+    let longest = terms.iter().map(String::len).max().unwrap_or(0);
+    let mut tf = vec![0u32; n * m];
+    let mut lens = vec![0usize; n];
+    for (i, row) in texts.iter().enumerate() {
+        for text in row {
+            // Bytes of multi-byte characters count as word characters, like letters.
+            let words = text
+                .as_bytes()
+                .split(|b| !(b.is_ascii_alphanumeric() || *b >= 0x80));
+            for w in words.filter(|w| !w.is_empty()) {
+                lens[i] += 1;
+                if w.len() > longest * 2 {
+                    continue;
+                }
+                for (j, q) in terms.iter().enumerate() {
+                    let hit = if w.is_ascii() {
+                        w.eq_ignore_ascii_case(q.as_bytes())
+                    } else {
+                        std::str::from_utf8(w).is_ok_and(|w| word_is(w, q))
+                    };
+                    if hit {
+                        tf[i * m + j] += 1;
                     }
                 }
             }
-            (tf, len)
-        })
-        .collect();
-    let lens: Vec<usize> = docs.iter().map(|d| d.1).collect();
-    let docs: Vec<HashMap<&str, usize>> = docs.into_iter().map(|d| d.0).collect();
+        }
+    }
     let avg = (lens.iter().sum::<usize>() as f64 / n as f64).max(1.0);
-    let idf: Vec<f64> = terms
-        .iter()
-        .map(|t| {
-            let df = docs.iter().filter(|d| d.contains_key(t.as_str())).count() as f64;
+    let idf: Vec<f64> = (0..m)
+        .map(|j| {
+            let df = (0..n).filter(|&i| tf[i * m + j] > 0).count() as f64;
             ((n as f64 - df + 0.5) / (df + 0.5) + 1.0).ln()
         })
         .collect();
-    docs.iter()
-        .zip(&lens)
-        .map(|(d, &len)| {
-            terms
-                .iter()
-                .zip(&idf)
-                .map(|(t, idf)| {
-                    let tf = *d.get(t.as_str()).unwrap_or(&0) as f64;
-                    if tf == 0.0 {
+    (0..n)
+        .map(|i| {
+            (0..m)
+                .map(|j| {
+                    let f = tf[i * m + j] as f64;
+                    if f == 0.0 {
                         0.0
                     } else {
-                        idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * len as f64 / avg))
+                        idf[j] * f * 2.2 / (f + 1.2 * (0.25 + 0.75 * lens[i] as f64 / avg))
                     }
                 })
                 .sum()
