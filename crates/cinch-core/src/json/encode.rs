@@ -272,6 +272,31 @@ pub(crate) fn estimate_value(v: &Value) -> usize {
     }
 }
 
+/// About how many tokens the table encoding of `v` costs, without rendering it: arrays of
+/// objects are costed as tables (cells and separators, keys once).
+pub(crate) fn estimate_encoded(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => match object_rows(items) {
+            Some(rows) => {
+                let header = rows[0].keys().map(|k| estimate(k) + 1).sum::<usize>() + 4;
+                header
+                    + rows
+                        .iter()
+                        .map(|r| 1 + r.values().map(|v| estimate_encoded(v) + 1).sum::<usize>())
+                        .sum::<usize>()
+            }
+            None => 1 + items.iter().map(|i| estimate_encoded(i) + 1).sum::<usize>(),
+        },
+        Value::Object(m) => {
+            1 + m
+                .iter()
+                .map(|(k, v)| estimate(k) + 2 + estimate_encoded(v))
+                .sum::<usize>()
+        }
+        scalar => estimate_value(scalar),
+    }
+}
+
 /// The value at `path` in `row`, if every step is present.
 pub(crate) fn lookup<'a>(row: &'a Map<String, Value>, path: &[String]) -> Option<&'a Value> {
     let (last, parents) = path.split_last()?;

@@ -16,7 +16,8 @@ use crate::ccr::{marker, Key, Store, StoreError};
 use crate::query::{contains_exact, scalar_text, Query};
 use crate::tokens::{estimate, Tokenizer};
 use encode::{
-    compact_json, encode_document, encode_value, estimate_value, lookup, object_rows, Ctx, Table,
+    compact_json, encode_document, encode_value, estimate_encoded, estimate_value, lookup,
+    object_rows, Ctx, Table,
 };
 use parse::{Document, NotJson};
 use serde::Serialize;
@@ -110,12 +111,16 @@ pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonEr
         ..Default::default()
     };
     let minified = minify(&doc);
-    let encoded = encode_document(&doc);
-    let table = (encoded != minified).then_some(encoded);
-    // The table is decoded and compared with the input only if it is about to be emitted.
+    // The table is encoded only when it may be emitted, and decoded and compared with the
+    // input only when it is about to be.
+    let encoded = std::cell::OnceCell::new();
+    let table = || {
+        encoded
+            .get_or_init(|| Some(encode_document(&doc)).filter(|t| *t != minified))
+            .as_deref()
+    };
     let verified = std::cell::OnceCell::new();
-    let table_ok =
-        || *verified.get_or_init(|| table.as_deref().is_some_and(|t| round_trips(t, &doc)));
+    let table_ok = || *verified.get_or_init(|| table().is_some_and(|t| round_trips(t, &doc)));
     let minified_checked = std::cell::OnceCell::new();
     let minified_ok = || {
         *minified_checked.get_or_init(|| {
@@ -127,23 +132,24 @@ pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonEr
     // Counting stops at the limit that matters: above the budget only the lossy candidate can
     // win, and a lossy result within the budget is smaller than any lossless one that is not.
     let within = |text: &str, limit: usize| s.tokenizer.count_up_to(text, limit);
-    // Text over 32 bytes per token of budget is over the budget in all but pathological cases
-    // (a wrong guess costs only a lossy result where a lossless one would have fit).
-    let surely_over = |text: &str| text.len() > 32 * s.budget;
+    // Minified JSON of over 32 bytes per token of budget is over the budget in all but
+    // pathological cases, and so is a table (at least a quarter of it) of over 64. A wrong
+    // guess costs only a lossy result where a lossless one would have fit.
+    let minified_over = minified.len() > 32 * s.budget;
+    let table_over = minified.len() > 64 * s.budget;
     // The smallest verified lossless candidate with at most `limit` tokens.
     let lossless_within = |limit: usize, details: &mut JsonDetails| {
         let mut best: Option<(&str, &'static str, usize)> = None;
-        if let Some(t) = table
-            .as_deref()
-            .filter(|t| limit > s.budget || !surely_over(t))
-        {
-            details.table_tokens = within(t, limit);
-            best = details
-                .table_tokens
-                .filter(|_| table_ok())
-                .map(|n| (t, "table", n));
+        if limit > s.budget || !table_over {
+            if let Some(t) = table() {
+                details.table_tokens = within(t, limit);
+                best = details
+                    .table_tokens
+                    .filter(|_| table_ok())
+                    .map(|n| (t, "table", n));
+            }
         }
-        if limit > s.budget || !surely_over(&minified) {
+        if limit > s.budget || !minified_over {
             details.minified_tokens = within(&minified, best.map_or(limit, |b| b.2));
         }
         if let Some(m) = details.minified_tokens {
@@ -157,7 +163,7 @@ pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonEr
         return Ok(lossless(output, strategy, tokens, details));
     }
 
-    let size = estimate(table.as_deref().unwrap_or(&minified)).max(1);
+    let size = estimate_encoded(&doc.value).max(1);
     let mut lossy = Lossy {
         s,
         scale: s.budget as f64 / size as f64,
