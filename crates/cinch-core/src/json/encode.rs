@@ -467,7 +467,12 @@ impl Dictionary {
                 if s.len() < MIN_LEN || !is_bare_rest(s) {
                     continue;
                 }
-                *counts.entry(s.as_str()).or_default() += 1;
+                // Whole values only when long (shared descriptions) or URLs: a short value or an
+                // error message behind a reference is harder for the model to read than it saves.
+                let url = s.contains("://");
+                if url || s.len() >= 48 {
+                    *counts.entry(s.as_str()).or_default() += 1;
+                }
                 // Only URLs are split, at path boundaries: ids, ARNs and timestamps stay whole so
                 // the model can still read and quote them verbatim.
                 let Some(scheme) = s.find("://") else {
