@@ -168,3 +168,29 @@ proptest! {
         let _ = decode(&text);
     }
 }
+
+#[test]
+fn plain_ndjson_decodes_as_ndjson() {
+    let d = decode("{\"a\":1}\n  {\"b\":2}\n").unwrap();
+    assert!(d.ndjson);
+    assert_eq!(d.value, serde_json::json!([{"a": 1}, {"b": 2}]));
+    assert!(
+        decode("{\"a\":1} {\"b\":2}").is_err(),
+        "values must be on lines of their own"
+    );
+}
+
+#[test]
+fn deep_column_paths_are_refused_not_reencoded_past_the_limit() {
+    // Found by fuzzing: a 260-segment column path nested deeper than the decoder allows.
+    let path = vec!["a"; 260].join(".");
+    assert!(decode(&format!("[1]{{{path}}}:\n1")).is_err());
+    let path = vec!["a"; 100].join(".");
+    let d = decode(&format!("[1]{{{path}}}:\n1")).unwrap();
+    let doc = Document {
+        value: d.value.clone(),
+        ndjson: false,
+    };
+    let again = decode(&encode_document(&doc)).unwrap();
+    assert!(strict_eq(&again.value, &d.value));
+}

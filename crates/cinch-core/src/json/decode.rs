@@ -54,8 +54,24 @@ pub fn decode(text: &str) -> Result<Decoded, DecodeError> {
         dict: Vec::new(),
     };
     p.skip_ws();
-    let value = p.value(0, false)?;
+    let mut value = p.value(0, false)?;
+    let mut ndjson = ndjson;
+    let mut gap_start = p.pos;
     p.skip_ws();
+    if p.pos != p.s.len() && !ndjson {
+        // Plain NDJSON (minified output keeps one value per line): more values, one per line.
+        let mut items = vec![value];
+        while p.pos != p.s.len() {
+            if !p.s[gap_start..p.pos].contains(&b'\n') {
+                return Err(p.err("trailing text after the document"));
+            }
+            items.push(p.value(0, false)?);
+            gap_start = p.pos;
+            p.skip_ws();
+        }
+        value = Value::Array(items);
+        ndjson = true;
+    }
     if p.pos != p.s.len() {
         return Err(p.err("trailing text after the document"));
     }
@@ -321,6 +337,9 @@ impl<'a> Parser<'a> {
             } else {
                 false
             };
+            if depth + path.len() > MAX_DEPTH {
+                return Err(self.err("column path nests too deep"));
+            }
             columns.push((path, strings));
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -351,7 +370,8 @@ impl<'a> Parser<'a> {
         for r in 0..rows {
             let mut row = Map::new();
             for (c, (path, strings)) in columns.iter().enumerate() {
-                if let Some(v) = self.cell(*strings, &dict, depth)? {
+                // Flattened paths are nesting too.
+                if let Some(v) = self.cell(*strings, &dict, depth + path.len())? {
                     insert_path(&mut row, path, Some(v)).map_err(|m| self.err(m))?;
                 } else {
                     insert_path(&mut row, path, None).map_err(|m| self.err(m))?;
