@@ -18,7 +18,7 @@ use std::str::FromStr;
 pub const DEFAULT_BUDGET: usize = 2000;
 
 /// Inputs from this size on are counted on a second thread while they are compressed.
-const PARALLEL_COUNT_MIN: usize = 16 * 1024;
+const PARALLEL_COUNT_MIN: usize = 4 * 1024;
 
 /// A kind of content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
