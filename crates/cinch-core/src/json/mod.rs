@@ -22,6 +22,7 @@ use encode::{
 use parse::{Document, NotJson};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Settings for one JSON compression.
@@ -192,7 +193,7 @@ pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonEr
     if smaller_lossless.is_none() && !lossy.pending.is_empty() {
         // Store everything the markers name before the output that names it leaves.
         let ccr_keys: Vec<Key> = lossy.pending.iter().map(|(k, _)| k.clone()).collect();
-        let contents: Vec<&[u8]> = lossy.pending.iter().map(|(_, c)| c.as_bytes()).collect();
+        let contents: Vec<&[u8]> = lossy.pending.iter().map(|(_, c)| c.as_slice()).collect();
         let stored = s.store.put_many(s.namespace, &contents)?;
         if stored != ccr_keys {
             return Err(JsonError::Store(StoreError(
@@ -288,15 +289,16 @@ struct Lossy<'a, 'b> {
     s: &'b JsonSettings<'a>,
     scale: f64,
     /// What the output's markers stand for, stored only if the lossy result is chosen.
-    pending: Vec<(Key, String)>,
+    pending: Vec<(Key, Vec<u8>)>,
     details: JsonDetails,
 }
 
 impl Lossy<'_, '_> {
     /// The key `content` will be stored under (keys are content hashes, so the marker can be
     /// written before anything is stored).
-    fn put(&mut self, content: String) -> Key {
-        let key = Key::of(content.as_bytes());
+    fn put(&mut self, content: impl Into<Vec<u8>>) -> Key {
+        let content = content.into();
+        let key = Key::of(&content);
         if !self.pending.iter().any(|(k, _)| *k == key) {
             self.pending.push((key.clone(), content));
         }
@@ -394,14 +396,17 @@ impl Lossy<'_, '_> {
         };
         let mut marker_line = None;
         if !dropped.is_empty() {
-            let stored = format!(
-                "[\n{}\n]",
-                dropped
-                    .iter()
-                    .map(|&i| compact_json(rows[i]))
-                    .collect::<Vec<_>>()
-                    .join(",\n")
-            );
+            // A JSON array with one row per line, so that a later query can return lines.
+            let mut stored = Vec::with_capacity(dropped.len() * 128);
+            stored.extend_from_slice(b"[\n");
+            for (n, &i) in dropped.iter().enumerate() {
+                if n > 0 {
+                    stored.extend_from_slice(b",\n");
+                }
+                // Writing JSON into a Vec cannot fail.
+                let _ = serde_json::to_writer(&mut stored, rows[i]);
+            }
+            stored.extend_from_slice(b"\n]");
             let key = self.put(stored);
             let summary = select::summarize_dropped(rows, &columns, &dropped, rows.len());
             marker_line = Some(marker(&key, &summary));
@@ -414,14 +419,20 @@ impl Lossy<'_, '_> {
                 *d.kept_because.entry(r).or_default() += c;
             }
         }
-        let mut kept: Vec<Map<String, Value>> = Vec::with_capacity(sel.kept.len());
+        // Rows are copied only when a long string in them has to be shortened.
+        let mut kept: Vec<Cow<Map<String, Value>>> = Vec::with_capacity(sel.kept.len());
         for &i in &sel.kept {
-            match self.shorten_strings(&Value::Object(rows[i].clone())) {
-                Value::Object(m) => kept.push(m),
-                _ => unreachable!("shortening keeps the shape"),
+            if !rows[i].values().any(needs_shortening) {
+                kept.push(Cow::Borrowed(rows[i]));
+                continue;
             }
+            let mut row = Map::new();
+            for (k, v) in rows[i] {
+                row.insert(k.clone(), self.shorten_strings(v));
+            }
+            kept.push(Cow::Owned(row));
         }
-        let kept_refs: Vec<&Map<String, Value>> = kept.iter().collect();
+        let kept_refs: Vec<&Map<String, Value>> = kept.iter().map(|r| r.as_ref()).collect();
         let table = if kept_refs.len() >= 2 {
             Table::build(&kept_refs)
         } else {
@@ -437,7 +448,7 @@ impl Lossy<'_, '_> {
             }
             (None, m) => {
                 out.push('[');
-                let mut parts: Vec<String> = kept.iter().map(compact_json).collect();
+                let mut parts: Vec<String> = kept_refs.iter().map(|r| compact_json(*r)).collect();
                 parts.extend(m.map(|m| compact_json(&Value::String(m))));
                 out.push_str(&parts.join(","));
                 out.push(']');
@@ -588,6 +599,16 @@ impl Lossy<'_, '_> {
             }
             other => other.clone(),
         }
+    }
+}
+
+/// Whether [`Lossy::shorten_strings`] would change anything in `v`.
+fn needs_shortening(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.len() >= PROSE_MIN || (s.len() >= OPAQUE_MIN && is_opaque(s)),
+        Value::Array(items) => items.iter().any(needs_shortening),
+        Value::Object(m) => m.values().any(needs_shortening),
+        _ => false,
     }
 }
 
