@@ -194,3 +194,27 @@ fn deep_column_paths_are_refused_not_reencoded_past_the_limit() {
     let again = decode(&encode_document(&doc)).unwrap();
     assert!(strict_eq(&again.value, &d.value));
 }
+
+/// Inputs the fuzzer once broke the decoder with: whatever decodes must re-encode and decode
+/// to the same value.
+#[test]
+fn fuzz_regressions_stay_fixed() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions/decode");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        seen += 1;
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            continue;
+        };
+        let Ok(d) = decode(text) else { continue };
+        let encoded = encode_document(&Document {
+            value: d.value.clone(),
+            ndjson: d.ndjson,
+        });
+        let again = decode(&encoded).unwrap_or_else(|e| panic!("{e}"));
+        assert!(strict_eq(&again.value, &d.value));
+    }
+    assert!(seen >= 3);
+}

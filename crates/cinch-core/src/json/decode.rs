@@ -337,7 +337,7 @@ impl<'a> Parser<'a> {
             } else {
                 false
             };
-            if depth + path.len() > MAX_DEPTH {
+            if depth + 1 + path.len() > MAX_DEPTH {
                 return Err(self.err("column path nests too deep"));
             }
             columns.push((path, strings));
@@ -370,8 +370,8 @@ impl<'a> Parser<'a> {
         for r in 0..rows {
             let mut row = Map::new();
             for (c, (path, strings)) in columns.iter().enumerate() {
-                // Flattened paths are nesting too.
-                if let Some(v) = self.cell(*strings, &dict, depth + path.len())? {
+                // The rows array and the flattened paths are nesting too, as in JSON.
+                if let Some(v) = self.cell(*strings, &dict, depth + 1 + path.len())? {
                     insert_path(&mut row, path, Some(v)).map_err(|m| self.err(m))?;
                 } else {
                     insert_path(&mut row, path, None).map_err(|m| self.err(m))?;
