@@ -208,3 +208,30 @@ fn a_store_that_cannot_take_the_rows_means_nothing_is_dropped() {
         "table"
     );
 }
+
+#[test]
+fn long_number_arrays_are_summarised_with_ranges_and_runs() {
+    let mut items: Vec<i64> = (1..=3000).collect();
+    items.extend([5000, 5001, 5002, 5003, 5004, 5005, 99_999]);
+    let text = serde_json::to_string(&json!({"ids": items})).unwrap();
+    let store = MemoryStore::default();
+    let r = compress(
+        &text,
+        &Options {
+            budget: 200,
+            ..Options::default()
+        },
+        &store,
+    );
+    assert_eq!(r.strategy, "table+select");
+    assert!(r.output.contains("min 1, max 99999"), "{}", r.output);
+    assert!(
+        r.output.contains("runs 1..3000, 5000..5005"),
+        "{}",
+        r.output
+    );
+    let key = marker_keys(&r.output)[0].clone();
+    let stored: Vec<i64> =
+        serde_json::from_slice(&store.get(DEFAULT_NAMESPACE, &key).unwrap()).unwrap();
+    assert_eq!(stored.len(), 3007, "the whole array is retrievable");
+}

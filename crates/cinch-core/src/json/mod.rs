@@ -533,6 +533,10 @@ impl Lossy<'_, '_> {
                 texts[order[lo.0]], texts[order[hi.0]]
             ));
         }
+        let runs = integer_runs(items);
+        if !runs.is_empty() {
+            summary.push_str(&format!("; runs {}", runs.join(", ")));
+        }
         let repeated: Vec<String> = {
             let mut r: Vec<(&str, usize)> = counts
                 .iter()
@@ -600,6 +604,33 @@ impl Lossy<'_, '_> {
             other => other.clone(),
         }
     }
+}
+
+/// Up to three longest runs of consecutive integers (`1..100`), at least five long each.
+fn integer_runs(items: &[Value]) -> Vec<String> {
+    let mut runs: Vec<(usize, i64, i64)> = Vec::new();
+    let mut current: Option<(i64, i64)> = None;
+    for v in items {
+        let x = v.as_i64();
+        current = match (current, x) {
+            (Some((start, end)), Some(x)) if end.checked_add(1) == Some(x) => Some((start, x)),
+            (prev, x) => {
+                if let Some((start, end)) = prev {
+                    runs.push(((end - start) as usize + 1, start, end));
+                }
+                x.map(|x| (x, x))
+            }
+        };
+    }
+    if let Some((start, end)) = current {
+        runs.push(((end - start) as usize + 1, start, end));
+    }
+    runs.retain(|r| r.0 >= 5);
+    runs.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    runs.iter()
+        .take(3)
+        .map(|(_, a, b)| format!("{a}..{b}"))
+        .collect()
 }
 
 /// Whether [`Lossy::shorten_strings`] would change anything in `v`.
