@@ -192,22 +192,12 @@ fn find_anywhere<'a>(value: &'a Value, path: &[String], out: &mut Vec<&'a Value>
     }
 }
 
-/// A scalar's text for matching (strings as they are, numbers and booleans as written).
-pub fn scalar_text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
 /// Whether `row` satisfies `clause`: some value at the path equals the clause's value
 /// (case-insensitively).
 pub fn clause_matches(row: &Map<String, Value>, clause: &Clause) -> bool {
     values_at(row, &clause.path)
         .into_iter()
-        .filter_map(scalar_text)
+        .filter_map(scalar_str)
         .any(|t| t.eq_ignore_ascii_case(&clause.value))
 }
 

@@ -13,7 +13,7 @@ mod select;
 mod syntax;
 
 use crate::ccr::{marker, Key, Store, StoreError};
-use crate::query::{contains_exact, scalar_text, Query};
+use crate::query::{contains_exact, scalar_str, Query};
 use crate::tokens::{estimate, Tokenizer};
 use encode::{
     compact_json, encode_document, encode_value, estimate_encoded, estimate_value, lookup,
@@ -478,7 +478,7 @@ impl Lossy<'_, '_> {
         let n = order.len();
         let mut keep = vec![false; n];
         for (j, &i) in order.iter().enumerate() {
-            let t = scalar_text(&items[i]).unwrap_or_default();
+            let t = scalar_str(&items[i]).unwrap_or_default();
             if self.s.query.exact.iter().any(|q| contains_exact(&t, q))
                 || self.s.query.words.iter().any(|w| contains_exact(&t, w))
             {
