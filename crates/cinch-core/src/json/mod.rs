@@ -479,8 +479,8 @@ impl Lossy<'_, '_> {
         let mut keep = vec![false; n];
         for (j, &i) in order.iter().enumerate() {
             let t = scalar_str(&items[i]).unwrap_or_default();
-            if self.s.query.exact.iter().any(|q| contains_exact(&t, q))
-                || self.s.query.words.iter().any(|w| contains_exact(&t, w))
+            if self.s.query.exact.iter().any(|q| contains_exact(t, q))
+                || self.s.query.words.iter().any(|w| contains_exact(t, w))
             {
                 keep[j] = true;
             }
