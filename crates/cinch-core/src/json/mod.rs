@@ -134,14 +134,14 @@ pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonEr
     // win, and a lossy result within the budget is smaller than any lossless one that is not.
     let within = |text: &str, limit: usize| s.tokenizer.count_up_to(text, limit);
     // Minified JSON of over 32 bytes per token of budget is over the budget in all but
-    // pathological cases, and so is a table (at least a quarter of it) of over 64. A wrong
-    // guess costs only a lossy result where a lossless one would have fit.
-    let minified_over = minified.len() > 32 * s.budget;
-    let table_over = minified.len() > 64 * s.budget;
+    // pathological cases, and so is its table (rarely under a third of it; tables run about 4
+    // bytes a token). A wrong guess costs only a lossy result where a lossless one would have
+    // fit.
+    let over_budget = minified.len() > 32 * s.budget;
     // The smallest verified lossless candidate with at most `limit` tokens.
     let lossless_within = |limit: usize, details: &mut JsonDetails| {
         let mut best: Option<(&str, &'static str, usize)> = None;
-        if limit > s.budget || !table_over {
+        if limit > s.budget || !over_budget {
             if let Some(t) = table() {
                 details.table_tokens = within(t, limit);
                 best = details
@@ -150,7 +150,7 @@ pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonEr
                     .map(|n| (t, "table", n));
             }
         }
-        if limit > s.budget || !minified_over {
+        if limit > s.budget || !over_budget {
             details.minified_tokens = within(&minified, best.map_or(limit, |b| b.2));
         }
         if let Some(m) = details.minified_tokens {
