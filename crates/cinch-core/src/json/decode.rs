@@ -132,14 +132,14 @@ impl<'a> Parser<'a> {
         }
         match self.peek() {
             Some(b'{') => self.object(depth, in_cell),
-            Some(b'[') if self.table_ahead() => self.table(depth, in_cell),
+            Some(b'[') if self.table_ahead() => self.table(depth),
             Some(b'[') => self.array(depth, in_cell),
             Some(b'~') if !in_cell => {
                 self.dictionary()?;
                 if !self.table_ahead() {
                     return Err(self.err("a dictionary must be followed by a table"));
                 }
-                self.table(depth, in_cell)
+                self.table(depth)
             }
             Some(b'"') => Ok(Value::String(self.string()?)),
             Some(b't') => self.literal("true", Value::Bool(true)),
@@ -296,7 +296,7 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn table(&mut self, depth: usize, in_cell: bool) -> Result<Value, DecodeError> {
+    fn table(&mut self, depth: usize) -> Result<Value, DecodeError> {
         let dict = std::mem::take(&mut self.dict);
         self.expect(b'[')?;
         let start = self.pos;
@@ -401,7 +401,6 @@ impl<'a> Parser<'a> {
             self.markers
                 .extend(marker_keys(&self.text[start..self.pos]));
         }
-        let _ = in_cell;
         Ok(Value::Array(out))
     }
 

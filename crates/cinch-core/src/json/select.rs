@@ -236,28 +236,18 @@ fn reason_name(r: Reason) -> &'static str {
 
 /// Adds rows at evenly spaced positions, coarse to fine, while they fit in the budget.
 fn fill_evenly(reason: &mut [Option<Reason>], costs: &[usize], budget: usize, spent: &mut usize) {
-    let n = reason.len();
-    let mut step = n.next_power_of_two();
-    while step >= 1 {
-        let mut i = step / 2;
-        let mut any_fit = false;
-        while i < n {
-            if reason[i].is_none() {
-                if *spent + costs[i] > budget {
-                    i += step.max(1);
-                    continue;
-                }
+    let mut step = reason.len().next_power_of_two();
+    loop {
+        for i in (step / 2..reason.len()).step_by(step) {
+            if reason[i].is_none() && *spent + costs[i] <= budget {
                 reason[i] = Some(Reason::Spacing);
                 *spent += costs[i];
-                any_fit = true;
             }
-            i += step.max(1);
         }
         if step == 1 {
             break;
         }
         step /= 2;
-        let _ = any_fit;
     }
 }
 
