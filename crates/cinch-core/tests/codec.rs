@@ -218,3 +218,27 @@ fn fuzz_regressions_stay_fixed() {
     }
     assert!(seen >= 3);
 }
+
+/// Tables and JSON count nesting alike: near the decoder's limit, a value decodes from its table
+/// encoding exactly when it decodes from plain JSON.
+#[test]
+fn tables_and_json_count_nesting_alike() {
+    for depth in 250..260 {
+        let mut inner = serde_json::json!(1);
+        for _ in 0..depth {
+            inner = serde_json::json!({ "k": inner });
+        }
+        let value = serde_json::json!([{ "a": inner.clone(), "b": 1 }, { "a": inner, "b": 2 }]);
+        let as_json = serde_json::to_string(&value).unwrap();
+        let encoded = encode_document(&Document {
+            value: value.clone(),
+            ndjson: false,
+        });
+        assert!(encoded.starts_with("[2]{"), "{encoded:.40}");
+        assert_eq!(
+            decode(&as_json).is_ok(),
+            decode(&encoded).is_ok(),
+            "depth {depth}"
+        );
+    }
+}

@@ -414,7 +414,8 @@ impl<'a> Parser<'a> {
             None => Ok(None),
             Some(b) if is_terminator(b) => Ok(None),
             Some(b'"') => Ok(Some(Value::String(self.string()?))),
-            Some(b'{' | b'[') => Ok(Some(self.value(depth + 1, true)?)),
+            // `depth` is already this cell's nesting level.
+            Some(b'{' | b'[') => Ok(Some(self.value(depth, true)?)),
             Some(b'~') => {
                 self.pos += 1;
                 let id = self
