@@ -501,17 +501,11 @@ impl Lossy<'_, '_> {
         }
         let cost = |j: usize| estimate(&texts[order[j]]) + 1;
         let mut spent: usize = (0..n).filter(|&j| keep[j]).map(cost).sum();
-        let mut step = n.next_power_of_two();
-        while step >= 2 {
-            let mut j = step / 2;
-            while j < n {
-                if !keep[j] && spent + cost(j) <= budget {
-                    keep[j] = true;
-                    spent += cost(j);
-                }
-                j += step;
+        for j in select::evenly_spaced(n) {
+            if !keep[j] && spent + cost(j) <= budget {
+                keep[j] = true;
+                spent += cost(j);
             }
-            step /= 2;
         }
         let kept: Vec<usize> = (0..n).filter(|&j| keep[j]).collect();
         let dropped_items = items.len() - kept.len();

@@ -236,19 +236,20 @@ fn reason_name(r: Reason) -> &'static str {
 
 /// Adds rows at evenly spaced positions, coarse to fine, while they fit in the budget.
 fn fill_evenly(reason: &mut [Option<Reason>], costs: &[usize], budget: usize, spent: &mut usize) {
-    let mut step = reason.len().next_power_of_two();
-    loop {
-        for i in (step / 2..reason.len()).step_by(step) {
-            if reason[i].is_none() && *spent + costs[i] <= budget {
-                reason[i] = Some(Reason::Spacing);
-                *spent += costs[i];
-            }
+    for i in evenly_spaced(reason.len()) {
+        if reason[i].is_none() && *spent + costs[i] <= budget {
+            reason[i] = Some(Reason::Spacing);
+            *spent += costs[i];
         }
-        if step == 1 {
-            break;
-        }
-        step /= 2;
     }
+}
+
+/// Positions `0..n`, coarse to fine: the middle, then the quarters, and so on (positions may
+/// repeat; callers skip what they already took).
+pub(crate) fn evenly_spaced(n: usize) -> impl Iterator<Item = usize> {
+    let top = n.next_power_of_two();
+    std::iter::successors(Some(top), |&s| (s > 1).then_some(s / 2))
+        .flat_map(move |step| (step / 2..n).step_by(step))
 }
 
 /// Every string and number of a row as text (values only, never keys).
