@@ -200,16 +200,13 @@ pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonEr
                 "the store returned different keys".into(),
             )));
         }
-        let d = lossy.details;
+        // The selection counts come from the lossy pass, the candidate counts from here.
         details = JsonDetails {
-            arrays_selected: d.arrays_selected,
-            rows_before: d.rows_before,
-            rows_kept: d.rows_kept,
-            rows_dropped: d.rows_dropped,
-            items_dropped: d.items_dropped,
-            strings_offloaded: d.strings_offloaded,
-            kept_because: d.kept_because,
-            ..details
+            ndjson: details.ndjson,
+            minified_tokens: details.minified_tokens,
+            table_tokens: details.table_tokens,
+            lossy_tokens: details.lossy_tokens,
+            ..lossy.details
         };
         return Ok(JsonOutcome {
             output: out,
