@@ -8,7 +8,7 @@
 use crate::ccr::Store;
 use crate::json::{compress_json, JsonDetails, JsonError, JsonSettings};
 use crate::query::Query;
-use crate::tokens::Tokenizer;
+use crate::tokens::{Counter, Tokenizer};
 use serde::Serialize;
 use std::str::FromStr;
 
@@ -123,30 +123,24 @@ pub fn warm(tokenizer: Tokenizer) {
 pub fn compress(input: &str, opts: &Options, store: &dyn Store) -> Report {
     let started = std::time::Instant::now();
     let query = Query::parse(&opts.query);
-    // Counting the input is independent of compressing it: for large inputs do both at once
-    // (a thread costs more than counting a small input).
-    let run = || {
+    let (tokens_before, result) = std::thread::scope(|scope| {
+        // Counting the input is independent of compressing it: for large inputs do both at
+        // once (a thread costs more than counting a small input).
+        let counter = if input.len() < PARALLEL_COUNT_MIN {
+            Counter::new(opts.tokenizer, input)
+        } else {
+            Counter::in_background(scope, opts.tokenizer, input)
+        };
         // A bug in a compressor must not cost the agent its tool output: fail open.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            route(input, opts, &query, store)
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            route(input, opts, &query, &counter, store)
         }))
         .unwrap_or_else(|_| Routed {
             kind: detect(input),
             outcome: Err("internal error in the compressor; the input goes out unchanged".into()),
-        })
-    };
-    let (tokens_before, result) = if input.len() < PARALLEL_COUNT_MIN {
-        (opts.tokenizer.count(input), run())
-    } else {
-        std::thread::scope(|scope| {
-            let counter = scope.spawn(|| opts.tokenizer.count(input));
-            let result = run();
-            let before = counter
-                .join()
-                .unwrap_or_else(|_| opts.tokenizer.count(input));
-            (before, result)
-        })
-    };
+        });
+        (counter.input_tokens(), result)
+    });
     let kind = result.kind;
     let mut report = match result.outcome {
         Ok(c) if c.tokens < tokens_before => Report {
@@ -212,14 +206,20 @@ struct Routed {
     outcome: Result<Candidate, String>,
 }
 
-fn route(input: &str, opts: &Options, query: &Query, store: &dyn Store) -> Routed {
+fn route(
+    input: &str,
+    opts: &Options,
+    query: &Query,
+    counter: &Counter,
+    store: &dyn Store,
+) -> Routed {
     let kind = opts.kind.unwrap_or_else(|| detect(input));
     let outcome = match kind {
         Kind::Json => {
             let settings = JsonSettings {
                 query,
                 budget: opts.budget,
-                tokenizer: opts.tokenizer,
+                counter,
                 store,
                 namespace: &opts.namespace,
             };

@@ -297,6 +297,59 @@ pub(crate) fn estimate_encoded(v: &Value) -> usize {
     }
 }
 
+/// A table's cell values, looked up once for all the passes over them.
+pub(crate) struct Cells<'a> {
+    width: usize,
+    /// Row `r`, column `c` at `r * width + c`.
+    values: Vec<Option<&'a Value>>,
+}
+
+impl<'a> Cells<'a> {
+    pub fn new(rows: &[&'a Map<String, Value>], columns: &[Column]) -> Cells<'a> {
+        let mut values = Vec::with_capacity(rows.len() * columns.len());
+        for row in rows {
+            // Columns come grouped by their parent object: find each parent once per row.
+            let mut parent_path: Option<&[String]> = None;
+            let mut parent: Option<&'a Map<String, Value>> = None;
+            for col in columns {
+                let Some((last, parents)) = col.path.split_last() else {
+                    values.push(None);
+                    continue;
+                };
+                if parent_path != Some(parents) {
+                    parent = parents
+                        .iter()
+                        .try_fold(*row, |o, k| o.get(k).and_then(Value::as_object));
+                    parent_path = Some(parents);
+                }
+                values.push(parent.and_then(|o| o.get(last)));
+            }
+        }
+        Cells {
+            width: columns.len(),
+            values,
+        }
+    }
+
+    /// Row `r`'s cells, one per column.
+    pub fn row(&self, r: usize) -> &[Option<&'a Value>] {
+        &self.values[r * self.width..(r + 1) * self.width]
+    }
+
+    /// Column `c`'s cells, one per row.
+    pub fn column(&self, c: usize) -> impl Iterator<Item = Option<&'a Value>> + '_ {
+        self.values
+            .iter()
+            .skip(c)
+            .step_by(self.width.max(1))
+            .copied()
+    }
+
+    pub fn width(&self) -> usize {
+        self.width
+    }
+}
+
 /// The value at `path` in `row`, if every step is present.
 pub(crate) fn lookup<'a>(row: &'a Map<String, Value>, path: &[String]) -> Option<&'a Value> {
     let (last, parents) = path.split_last()?;

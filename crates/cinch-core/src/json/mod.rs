@@ -14,10 +14,10 @@ mod syntax;
 
 use crate::ccr::{marker, Key, Store, StoreError};
 use crate::query::{contains_exact, scalar_str, Query};
-use crate::tokens::{estimate, Tokenizer};
+use crate::tokens::{estimate, Counter};
 use encode::{
-    compact_json, encode_document, encode_value, estimate_encoded, estimate_value, lookup,
-    object_rows, Ctx, Table,
+    compact_json, encode_document, encode_value, estimate_encoded, estimate_value, object_rows,
+    Cells, Ctx, Table,
 };
 use parse::{Document, NotJson};
 use serde::Serialize;
@@ -31,8 +31,8 @@ pub struct JsonSettings<'a> {
     pub query: &'a Query,
     /// Token budget for the output; above it rows may be dropped (into the store).
     pub budget: usize,
-    /// Tokenizer used to weigh candidates.
-    pub tokenizer: Tokenizer,
+    /// Counts the candidates.
+    pub counter: &'a Counter<'a>,
     /// Where dropped content goes.
     pub store: &'a dyn Store,
     /// The store namespace.
@@ -132,7 +132,7 @@ pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonEr
 
     // Counting stops at the limit that matters: above the budget only the lossy candidate can
     // win, and a lossy result within the budget is smaller than any lossless one that is not.
-    let within = |text: &str, limit: usize| s.tokenizer.count_up_to(text, limit);
+    let within = |text: &str, limit: usize| s.counter.count_up_to(text, limit);
     // Minified JSON of over 32 bytes per token of budget is over the budget in all but
     // pathological cases, and so is its table (rarely under a third of it; tables run about 4
     // bytes a token). A wrong guess costs only a lossy result where a lossless one would have
@@ -180,7 +180,7 @@ pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonEr
     if out.ends_with('\n') {
         out.pop();
     }
-    let tokens = s.tokenizer.count(&out);
+    let tokens = s.counter.count(&out);
     details.lossy_tokens = Some(tokens);
     // A lossy rendering estimated at under 70 % of the whole table's cost (same encoding, fewer
     // rows) is smaller; only closer calls are counted exactly.
@@ -341,37 +341,34 @@ impl Lossy<'_, '_> {
 
     fn rows(&mut self, rows: &[&Map<String, Value>], depth: usize, out: &mut String) {
         let table = Table::layout(rows);
-        // A row costs its cells plus a separator each; a row that is not a table row costs
-        // its keys too.
-        let costs: Vec<usize> = match &table {
-            Some(t) => rows
-                .iter()
-                .map(|r| {
-                    1 + t
-                        .columns
-                        .iter()
-                        .map(|c| lookup(r, &c.path).map_or(0, estimate_value) + 1)
-                        .sum::<usize>()
-                })
-                .collect(),
-            None => rows
-                .iter()
-                .map(|r| {
-                    1 + r
-                        .iter()
-                        .map(|(k, v)| estimate(k) + 2 + estimate_value(v))
-                        .sum::<usize>()
-                })
-                .collect(),
-        };
-        let total: usize = costs.iter().sum();
-        let budget = ((total as f64 * self.scale) as usize).max(MIN_ARRAY_BUDGET);
         let columns = table
             .as_ref()
             .map(|t| t.columns.clone())
             .unwrap_or_default();
+        let cells = Cells::new(rows, &columns);
+        // A row costs its cells plus a separator each; a row that is not a table row costs
+        // its keys too.
+        let costs: Vec<usize> = (0..rows.len())
+            .map(|i| match &table {
+                Some(_) => {
+                    1 + cells
+                        .row(i)
+                        .iter()
+                        .map(|v| v.map_or(0, estimate_value) + 1)
+                        .sum::<usize>()
+                }
+                None => {
+                    1 + rows[i]
+                        .iter()
+                        .map(|(k, v)| estimate(k) + 2 + estimate_value(v))
+                        .sum::<usize>()
+                }
+            })
+            .collect();
+        let total: usize = costs.iter().sum();
+        let budget = ((total as f64 * self.scale) as usize).max(MIN_ARRAY_BUDGET);
         let sel = if total > budget && rows.len() >= 4 {
-            select::select(rows, &columns, self.s.query, &costs, budget)
+            select::select(rows, &cells, self.s.query, &costs, budget)
         } else {
             select::Selection {
                 kept: (0..rows.len()).collect(),
@@ -405,7 +402,7 @@ impl Lossy<'_, '_> {
             }
             stored.extend_from_slice(b"\n]");
             let key = self.put(stored);
-            let summary = select::summarize_dropped(rows, &columns, &dropped, rows.len());
+            let summary = select::summarize_dropped(&cells, &columns, &dropped, rows.len());
             marker_line = Some(marker(&key, &summary));
             let d = &mut self.details;
             d.arrays_selected += 1;

@@ -6,7 +6,7 @@
 //! one row for every value of each low-cardinality field. The rest of the budget is filled by
 //! even spacing.
 
-use super::encode::{lookup, Column};
+use super::encode::{Cells, Column};
 use crate::query::{clause_matches, contains_exact, scalar_str, word_is, Query};
 use regex::Regex;
 use serde_json::{Map, Value};
@@ -93,7 +93,7 @@ fn is_error_value(key: &str, v: &Value, depth: usize) -> bool {
 /// stay within `budget` except for rows that are never dropped.
 pub(crate) fn select(
     rows: &[&Map<String, Value>],
-    columns: &[Column],
+    cells: &Cells,
     query: &Query,
     costs: &[usize],
     budget: usize,
@@ -146,10 +146,10 @@ pub(crate) fn select(
         }
     }
 
-    for col in columns {
-        let nums: Vec<Option<f64>> = rows
-            .iter()
-            .map(|r| match lookup(r, &col.path) {
+    for c in 0..cells.width() {
+        let nums: Vec<Option<f64>> = cells
+            .column(c)
+            .map(|v| match v {
                 Some(Value::Number(x)) => x.as_f64(),
                 _ => None,
             })
@@ -170,11 +170,11 @@ pub(crate) fn select(
         mark(n - 1, Reason::Anchor, &mut reason);
     }
 
-    for col in columns {
+    for c in 0..cells.width() {
         let mut first: HashMap<&str, usize> = HashMap::new();
         let mut all_short = true;
-        for (i, r) in rows.iter().enumerate() {
-            match lookup(r, &col.path) {
+        for (i, v) in cells.column(c).enumerate() {
+            match v {
                 Some(v @ (Value::String(_) | Value::Bool(_))) => {
                     let t = scalar_str(v).unwrap_or_default();
                     all_short &= t.len() <= 64;
@@ -423,7 +423,7 @@ fn change_points(nums: &[Option<f64>]) -> Vec<usize> {
 
 /// What the dropped rows hold, in a few words: per-category counts and numeric ranges.
 pub(crate) fn summarize_dropped(
-    rows: &[&Map<String, Value>],
+    cells: &Cells,
     columns: &[Column],
     dropped: &[usize],
     total: usize,
@@ -431,14 +431,14 @@ pub(crate) fn summarize_dropped(
     let mut parts = vec![format!("{} of {} rows omitted", dropped.len(), total)];
     let mut cats: Vec<(usize, String)> = Vec::new();
     let mut ranges: Vec<String> = Vec::new();
-    for col in columns {
+    for (c, col) in columns.iter().enumerate() {
         let name = col.path.join(".");
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         let mut nums: Vec<f64> = Vec::new();
         let mut raw: Vec<&str> = Vec::new();
         let mut other = false;
         for &i in dropped {
-            match lookup(rows[i], &col.path) {
+            match cells.row(i)[c] {
                 Some(Value::Number(x)) => {
                     if let Some(f) = x.as_f64() {
                         nums.push(f);

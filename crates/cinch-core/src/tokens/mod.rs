@@ -4,6 +4,11 @@
 //! downloaded) and whose counts equal tiktoken's. [`estimate`] is a cheap, allocation-free guess
 //! for hot paths that only need to compare candidates of similar shape.
 
+mod counter;
+mod pieces;
+
+pub use counter::Counter;
+
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::str::FromStr;
@@ -19,8 +24,69 @@ const WARM_SAMPLE: &str = concat!(
     "    indented   spaces\n\n\n",
 );
 
+/// Token counts of the pieces a thread has seen. Most pieces are short: those are keyed by
+/// their bytes packed into an integer (no allocation, one-word compares); longer ones by their
+/// text. Pieces over 32 bytes are rare and not cached.
+#[derive(Default)]
+struct PieceCache {
+    short: FxHashMap<u128, u32>,
+    long: FxHashMap<Box<str>, u32>,
+}
+
+impl PieceCache {
+    /// The count of `piece`, from the cache or from `count` (which then goes into the cache).
+    fn get_or_count(&mut self, piece: &str, count: impl FnOnce() -> usize) -> usize {
+        let bytes = piece.as_bytes();
+        if bytes.len() < 16 {
+            // Fifteen bytes of text and its length: distinct pieces get distinct keys.
+            let mut key = [0u8; 16];
+            key[..bytes.len()].copy_from_slice(bytes);
+            key[15] = bytes.len() as u8;
+            *self
+                .short
+                .entry(u128::from_le_bytes(key))
+                .or_insert_with(|| count() as u32) as usize
+        } else if bytes.len() <= 32 {
+            if let Some(&n) = self.long.get(piece) {
+                return n as usize;
+            }
+            let n = count();
+            self.long.insert(piece.into(), n as u32);
+            n
+        } else {
+            count()
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.short.len() + self.long.len()
+    }
+
+    /// Adds `other`'s counts to these.
+    fn merge(&mut self, mut other: PieceCache) {
+        if self.len() < other.len() {
+            std::mem::swap(self, &mut other);
+        }
+        self.short.extend(other.short);
+        self.long.extend(other.long);
+    }
+}
+
 thread_local! {
-    static PIECE_CACHE: RefCell<[FxHashMap<Box<str>, u32>; 2]> = RefCell::new([FxHashMap::default(), FxHashMap::default()]);
+    static PIECE_CACHE: RefCell<[PieceCache; 2]> = RefCell::new(Default::default());
+}
+
+/// Piece counts learned on one thread, for another thread to adopt.
+pub(crate) struct PieceCounts {
+    tokenizer: Tokenizer,
+    counts: PieceCache,
+}
+
+impl PieceCounts {
+    /// Adds these counts to this thread's cache.
+    fn adopt(self) {
+        PIECE_CACHE.with(|c| c.borrow_mut()[self.tokenizer as usize].merge(self.counts));
+    }
 }
 
 /// A BPE vocabulary that cinch can count tokens with.
@@ -65,27 +131,27 @@ impl Tokenizer {
         let tok = self.bpe();
         PIECE_CACHE.with(|cache| {
             let mut cache = cache.borrow_mut();
-            let map = &mut cache[self as usize];
-            if map.len() > PIECE_CACHE_MAX {
-                map.clear();
+            let cache = &mut cache[self as usize];
+            if cache.len() > PIECE_CACHE_MAX {
+                *cache = PieceCache::default();
             }
             let mut total = 0usize;
-            for piece in tok.split(text) {
-                total += if piece.len() > 32 {
-                    tok.bpe.count(piece.as_bytes())
-                } else if let Some(&n) = map.get(piece) {
-                    n as usize
-                } else {
-                    let n = tok.bpe.count(piece.as_bytes());
-                    map.insert(piece.into(), n as u32);
-                    n
-                };
+            for piece in pieces::pieces(self, text) {
+                total += cache.get_or_count(piece, || tok.bpe.count(piece.as_bytes()));
                 if total > limit {
                     return None;
                 }
             }
             Some(total)
         })
+    }
+
+    /// Takes this thread's cached piece counts, leaving the cache empty.
+    fn take_pieces(self) -> PieceCounts {
+        PieceCounts {
+            tokenizer: self,
+            counts: PIECE_CACHE.with(|c| std::mem::take(&mut c.borrow_mut()[self as usize])),
+        }
     }
 
     /// The vocabulary's name as tiktoken spells it.
@@ -180,6 +246,20 @@ mod tests {
                 c.encode_ordinary(s).len(),
                 "{s:?}"
             );
+        }
+    }
+
+    #[test]
+    fn cached_counts_equal_fresh_counts_for_pieces_of_every_length() {
+        // Words of 1..=40 letters: short keys, long keys and uncached pieces, each seen twice.
+        let words: Vec<String> = (1..=40)
+            .map(|n| "xqzj".chars().cycle().take(n).collect())
+            .collect();
+        let text = format!("{0} {0}", words.join(" "));
+        for t in [Tokenizer::O200kBase, Tokenizer::Cl100kBase] {
+            let fresh = t.bpe().count(&text);
+            assert_eq!(t.count(&text), fresh, "{}", t.name());
+            assert_eq!(t.count(&text), fresh, "{} warm", t.name());
         }
     }
 
