@@ -26,6 +26,14 @@ impl SqliteStore {
             conn.busy_timeout(Duration::from_secs(5))?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
+            // Each CLI run is one short-lived connection. By default the last connection to
+            // close deletes the log and its index, and the next run's first write creates them
+            // again, which costs more than the write; keep them (the log is reused from its
+            // start after each checkpoint, so it does not grow without bound).
+            conn.file_control(
+                rusqlite::DEFAULT_NAME,
+                rusqlite::FileControl::PersistWal(&mut 1),
+            )?;
             conn.execute_batch(
                 "CREATE TABLE IF NOT EXISTS ccr (
                     namespace TEXT NOT NULL,

@@ -56,35 +56,45 @@ fn error_re() -> &'static Regex {
 }
 
 /// Whether a row reports an error: a value (not a key) with an error word, an HTTP 4xx/5xx
-/// status, or `success`/`ok` false.
-pub fn is_error_row(row: &Map<String, Value>) -> bool {
-    row.iter().any(|(k, v)| is_error_value(k, v, 0))
+/// status, or `success`/`ok` false. The row's strings are searched in one pass, one per line
+/// of `strings` (a buffer to reuse; no error word spans a line break).
+fn is_error_row(row: &Map<String, Value>, strings: &mut String) -> bool {
+    strings.clear();
+    row.iter().any(|(k, v)| is_error_field(k, v, 0, strings)) || error_re().is_match(strings)
 }
 
-fn is_error_value(key: &str, v: &Value, depth: usize) -> bool {
+/// Whether a field signals an error by its value's type and its key; strings are collected
+/// into `strings` for the word search.
+fn is_error_field(key: &str, v: &Value, depth: usize, strings: &mut String) -> bool {
     if depth > 6 {
         return false;
     }
-    let k = key.to_ascii_lowercase();
+    let is = |names: &[&str]| names.iter().any(|n| key.eq_ignore_ascii_case(n));
+    let ends = |suffix: &str| {
+        key.len() >= suffix.len()
+            && key.as_bytes()[key.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+    };
     match v {
-        Value::String(s) => s.len() <= 512 && error_re().is_match(s),
-        Value::Bool(false) => matches!(
-            k.as_str(),
-            "success" | "ok" | "passed" | "succeeded" | "healthy"
-        ),
+        Value::String(s) => {
+            if s.len() <= 512 {
+                strings.push_str(s);
+                strings.push('\n');
+            }
+            false
+        }
+        Value::Bool(false) => is(&["success", "ok", "passed", "succeeded", "healthy"]),
         Value::Number(n) => {
-            let status_key = k == "status"
-                || k.ends_with("status_code")
-                || k == "code"
-                || k.ends_with("statuscode")
-                || k == "http_status";
+            let status_key =
+                is(&["status", "code", "http_status"]) || ends("status_code") || ends("statuscode");
             status_key && n.as_u64().is_some_and(|c| (400..600).contains(&c))
         }
-        Value::Object(m) => m.iter().any(|(k, v)| is_error_value(k, v, depth + 1)),
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, v)| is_error_field(k, v, depth + 1, strings)),
         Value::Array(items) => items
             .iter()
             .take(64)
-            .any(|v| is_error_value(key, v, depth + 1)),
+            .any(|v| is_error_field(key, v, depth + 1, strings)),
         Value::Null | Value::Bool(true) => false,
     }
 }
@@ -130,7 +140,10 @@ pub(crate) fn select(
     }
 
     // Errors, unless they are the norm (then they say nothing about a row).
-    let errors: Vec<usize> = (0..n).filter(|&i| is_error_row(rows[i])).collect();
+    let mut strings = String::new();
+    let errors: Vec<usize> = (0..n)
+        .filter(|&i| is_error_row(rows[i], &mut strings))
+        .collect();
     if !errors.is_empty() && errors.len() * 2 <= n {
         // All of them when they fit in half the budget; past that (thousands of failures) an
         // even sample, and the marker's summary counts the rest.
@@ -510,17 +523,23 @@ mod tests {
 
     #[test]
     fn error_rows_by_value_not_key() {
-        let row = |v: serde_json::Value| v.as_object().unwrap().clone();
-        assert!(is_error_row(&row(
+        let mut buf = String::new();
+        let mut is_error = |v: serde_json::Value| is_error_row(v.as_object().unwrap(), &mut buf);
+        assert!(is_error(
             serde_json::json!({"msg": "request failed: timeout"})
-        )));
-        assert!(is_error_row(&row(serde_json::json!({"status": 503}))));
-        assert!(is_error_row(&row(serde_json::json!({"success": false}))));
-        assert!(!is_error_row(&row(
+        ));
+        assert!(is_error(serde_json::json!({"status": 503})));
+        assert!(is_error(serde_json::json!({"HTTP_Status": 404})));
+        assert!(is_error(serde_json::json!({"success": false})));
+        assert!(is_error(
+            serde_json::json!({"a": {"b": ["fine", "Crashed"]}})
+        ));
+        assert!(!is_error(
             serde_json::json!({"error_count": 0, "timeout_ms": 30})
-        )));
-        assert!(!is_error_row(&row(
-            serde_json::json!({"msg": "terrorist novel"})
-        )));
+        ));
+        assert!(!is_error(serde_json::json!({"msg": "terrorist novel"})));
+        // Words do not join across values.
+        assert!(!is_error(serde_json::json!({"a": "time", "b": "out"})));
+        assert!(!is_error(serde_json::json!({"a": "err", "b": "or"})));
     }
 }
