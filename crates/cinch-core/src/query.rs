@@ -45,11 +45,6 @@ fn clause_re() -> &'static Regex {
     })
 }
 
-/// Compiles the query patterns now rather than on first use.
-pub(crate) fn warm() {
-    let _ = clause_re();
-}
-
 impl Query {
     /// Parses free text. An empty or whitespace-only query parses to an empty [`Query`].
     pub fn parse(text: &str) -> Query {

@@ -43,6 +43,9 @@ impl SqliteStore {
                     PRIMARY KEY (namespace, key)
                 ) WITHOUT ROWID;",
             )?;
+            // Compile the statements now: a call then pays only for its own work.
+            conn.prepare_cached(INSERT)?;
+            conn.prepare_cached(SELECT)?;
             Ok(conn)
         };
         let conn = setup()
@@ -59,6 +62,10 @@ impl SqliteStore {
     }
 }
 
+const INSERT: &str =
+    "INSERT OR IGNORE INTO ccr (namespace, key, content, created_at) VALUES (?1, ?2, ?3, ?4)";
+const SELECT: &str = "SELECT content FROM ccr WHERE namespace = ?1 AND key = ?2";
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -69,7 +76,7 @@ impl Store for SqliteStore {
     fn put(&self, namespace: &str, content: &[u8]) -> Result<Key, StoreError> {
         let key = Key::of(content);
         self.conn()?
-            .prepare_cached("INSERT OR IGNORE INTO ccr (namespace, key, content, created_at) VALUES (?1, ?2, ?3, ?4)")
+            .prepare_cached(INSERT)
             .and_then(|mut st| st.execute(params![namespace, key.as_str(), content, now()]))
             .map_err(err)?;
         Ok(key)
@@ -80,9 +87,7 @@ impl Store for SqliteStore {
         let tx = conn.transaction().map_err(err)?;
         let mut keys = Vec::with_capacity(contents.len());
         {
-            let mut st = tx
-                .prepare_cached("INSERT OR IGNORE INTO ccr (namespace, key, content, created_at) VALUES (?1, ?2, ?3, ?4)")
-                .map_err(err)?;
+            let mut st = tx.prepare_cached(INSERT).map_err(err)?;
             for content in contents {
                 let key = Key::of(content);
                 st.execute(params![namespace, key.as_str(), content, now()])
@@ -97,7 +102,7 @@ impl Store for SqliteStore {
     fn get(&self, namespace: &str, key: &Key) -> Result<Vec<u8>, GetError> {
         let found: Option<Vec<u8>> = self
             .conn()?
-            .prepare_cached("SELECT content FROM ccr WHERE namespace = ?1 AND key = ?2")
+            .prepare_cached(SELECT)
             .and_then(|mut st| {
                 st.query_row(params![namespace, key.as_str()], |r| r.get(0))
                     .optional()

@@ -99,11 +99,6 @@ pub enum JsonError {
     Store(#[from] StoreError),
 }
 
-/// Compiles SmartCrusher's patterns now rather than on first use.
-pub(crate) fn warm() {
-    select::warm();
-}
-
 /// Compresses a JSON or NDJSON document.
 pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonError> {
     let doc = parse::parse(text)?;

@@ -43,10 +43,6 @@ pub struct Selection {
     pub reasons: BTreeMap<&'static str, usize>,
 }
 
-pub(crate) fn warm() {
-    let _ = error_re().is_match("warm");
-}
-
 fn error_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
