@@ -185,6 +185,15 @@ impl Store for BrokenStore {
     fn get(&self, _: &str, key: &cinch_core::Key) -> Result<Vec<u8>, cinch_core::GetError> {
         Err(cinch_core::GetError::Unknown(key.clone()))
     }
+    fn stats(&self) -> Result<cinch_core::ccr::StoreStats, cinch_core::StoreError> {
+        Err(cinch_core::StoreError("disk full".into()))
+    }
+    fn gc(&self) -> Result<u64, cinch_core::StoreError> {
+        Ok(0)
+    }
+    fn clear(&self, _: Option<&str>) -> Result<u64, cinch_core::StoreError> {
+        Ok(0)
+    }
 }
 
 #[test]

@@ -9,8 +9,10 @@ mod sqlite;
 pub use cinch_core::ccr::MemoryStore;
 pub use sqlite::SqliteStore;
 
+use cinch_core::ccr::Limits;
 use cinch_core::{Store, StoreError};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// A store URL that cinch cannot open.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +20,9 @@ pub enum OpenError {
     /// The URL names a backend cinch does not have.
     #[error("unsupported store URL {0:?} (expected sqlite:PATH, a path, or memory:)")]
     Unsupported(String),
+    /// A setting in the URL's query is unknown or malformed.
+    #[error("bad store setting {0:?} (expected ttl=DURATION such as 90m, 12h, 7d, or capacity=SIZE such as 500MB, 2GiB)")]
+    BadSetting(String),
     /// The backend failed to open.
     #[error(transparent)]
     Backend(#[from] StoreError),
@@ -32,15 +37,122 @@ pub fn default_path() -> PathBuf {
 }
 
 /// Opens the store named by `url`; `None` means the default SQLite file.
+///
+/// `sqlite:PATH` and `memory:` take settings after a `?`: `ttl=` (how long an unread entry
+/// lives: `90m`, `12h`, `7d`, or seconds) and `capacity=` (bytes of content kept: `500MB`,
+/// `2GiB`, or bytes), e.g. `sqlite:/var/cinch/ccr.sqlite?ttl=2d&capacity=4GB`.
 pub fn open(url: Option<&str>) -> Result<Box<dyn Store>, OpenError> {
     let url = url.map(str::trim).filter(|u| !u.is_empty());
-    match url {
-        None => Ok(Box::new(SqliteStore::open(&default_path())?)),
-        Some("memory:") => Ok(Box::new(MemoryStore::default())),
-        Some(u) if u.starts_with("sqlite:") => Ok(Box::new(SqliteStore::open(
-            u.trim_start_matches("sqlite:").as_ref(),
-        )?)),
-        Some(u) if u.contains("://") => Err(OpenError::Unsupported(u.to_string())),
-        Some(path) => Ok(Box::new(SqliteStore::open(path.as_ref())?)),
+    let Some(url) = url else {
+        return Ok(Box::new(SqliteStore::open(&default_path())?));
+    };
+    if let Some(rest) = url.strip_prefix("memory:") {
+        let limits = settings(
+            rest,
+            Limits {
+                capacity: Limits::DEFAULT_MEMORY_CAPACITY,
+                ..Limits::default()
+            },
+        )?;
+        return Ok(Box::new(MemoryStore::new(limits)));
+    }
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let limits = settings(&format!("?{query}"), Limits::default())?;
+        return Ok(Box::new(SqliteStore::open_with(path.as_ref(), limits)?));
+    }
+    if url.contains("://") {
+        return Err(OpenError::Unsupported(url.to_string()));
+    }
+    Ok(Box::new(SqliteStore::open(url.as_ref())?))
+}
+
+/// Applies the settings of a URL's `?a=b&c=d` tail to `limits`.
+fn settings(tail: &str, mut limits: Limits) -> Result<Limits, OpenError> {
+    let query = match tail.strip_prefix('?') {
+        Some(q) => q,
+        None if tail.is_empty() => "",
+        None => return Err(OpenError::BadSetting(tail.to_string())),
+    };
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let bad = || OpenError::BadSetting(pair.to_string());
+        match pair.split_once('=') {
+            Some(("ttl", v)) => limits.ttl = parse_duration(v).ok_or_else(bad)?,
+            Some(("capacity", v)) => limits.capacity = parse_size(v).ok_or_else(bad)?,
+            _ => return Err(bad()),
+        }
+    }
+    Ok(limits)
+}
+
+/// `90`, `90s`, `90m`, `12h`, `7d`.
+fn parse_duration(text: &str) -> Option<Duration> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (n, unit) = text.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let secs = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return None,
+    };
+    Some(Duration::from_secs(n.checked_mul(secs)?)).filter(|d| !d.is_zero())
+}
+
+/// `1048576`, `512k`, `500MB`, `2GiB` (decimal for `kB`/`MB`/`GB`, binary for `k`/`KiB`/…).
+fn parse_size(text: &str) -> Option<u64> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (n, unit) = text.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let scale: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(scale).filter(|&b| b > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_parse() {
+        let l = settings("?ttl=90m&capacity=2GiB", Limits::default()).unwrap();
+        assert_eq!(l.ttl, Duration::from_secs(5400));
+        assert_eq!(l.capacity, 2 << 30);
+        assert_eq!(parse_size("500MB"), Some(500_000_000));
+        assert_eq!(parse_duration("7d"), Some(Duration::from_secs(7 * 86400)));
+        for bad in ["?ttl=soon", "?capacity=-1", "?colour=red", "?ttl=0", "junk"] {
+            assert!(settings(bad, Limits::default()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls_pick_backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        let url = format!("sqlite:{}?ttl=1h&capacity=10MB", path.display());
+        let s = open(Some(&url)).unwrap().stats().unwrap();
+        assert_eq!(
+            (s.backend, s.ttl_secs, s.capacity_bytes),
+            ("sqlite", 3600, 10_000_000)
+        );
+        let m = open(Some("memory:?capacity=1k")).unwrap().stats().unwrap();
+        assert_eq!((m.backend, m.capacity_bytes), ("memory", 1024));
+        assert!(matches!(
+            open(Some("ftp://x")),
+            Err(OpenError::Unsupported(_))
+        ));
     }
 }

@@ -7,9 +7,12 @@
 //! **Markers.** `<<ccr:KEY SUMMARY>>`, where SUMMARY says in a few words what was left out. In JSON
 //! output a marker sits inside a string value; in text it is a line of its own.
 
-use std::collections::HashMap;
+mod memory;
+
+pub use memory::MemoryStore;
+
 use std::fmt;
-use std::sync::Mutex;
+use std::time::Duration;
 
 /// Number of hex digits in a key (64 bits of BLAKE3).
 pub const KEY_LEN: usize = 16;
@@ -77,15 +80,18 @@ pub fn marker_keys(text: &str) -> Vec<Key> {
     keys
 }
 
-/// Why a `get` returned nothing.
+/// Why a `get` returned nothing. The messages are written for an agent to act on.
 #[derive(Debug, thiserror::Error)]
 pub enum GetError {
     /// The key was never stored in this namespace (or belongs to another one).
-    #[error("unknown key {0}: nothing was stored under it here")]
+    #[error("unknown key {0}: nothing was stored under it here; check the key against the marker")]
     Unknown(Key),
-    /// The key was stored but has expired or was evicted; the content is gone.
+    /// The key was stored but went unread for longer than the store keeps entries.
     #[error("expired key {0}: the original is no longer stored; re-run the tool to get it again")]
     Expired(Key),
+    /// The key was stored but was evicted to make room for newer entries.
+    #[error("evicted key {0}: the store ran out of room and dropped the original; re-run the tool to get it again")]
+    Evicted(Key),
     /// The backend failed.
     #[error(transparent)]
     Backend(#[from] StoreError),
@@ -96,10 +102,64 @@ pub enum GetError {
 #[error("store error: {0}")]
 pub struct StoreError(pub String);
 
-/// Where dropped content is kept. `put` is idempotent (content-addressed); `get` tells unknown
-/// from expired. Entries are scoped to a namespace that another namespace can never read.
+/// How long entries live and how much a store holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// An entry expires when it has not been read (or stored again) for this long: every
+    /// access restarts the clock.
+    pub ttl: Duration,
+    /// Total bytes of content kept; past it the least recently used entries are evicted.
+    pub capacity: u64,
+}
+
+impl Limits {
+    /// Seven days: agents' sessions last hours or days, and a key in a transcript should still
+    /// answer when the session is picked up again.
+    pub const DEFAULT_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+    /// The default capacity of a persistent store: 1 GiB.
+    pub const DEFAULT_CAPACITY: u64 = 1 << 30;
+    /// The default capacity of an in-memory store: 256 MiB.
+    pub const DEFAULT_MEMORY_CAPACITY: u64 = 256 << 20;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            ttl: Self::DEFAULT_TTL,
+            capacity: Self::DEFAULT_CAPACITY,
+        }
+    }
+}
+
+/// What a store holds and how it has been used (`cinch store stats`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StoreStats {
+    /// The backend's name.
+    pub backend: &'static str,
+    /// Entries held, all namespaces.
+    pub entries: u64,
+    /// Bytes of content held.
+    pub bytes: u64,
+    /// Reads that found their entry.
+    pub hits: u64,
+    /// Reads of keys never stored (in that namespace).
+    pub misses: u64,
+    /// Reads of keys whose entry had expired or been evicted.
+    pub expired: u64,
+    /// Entries evicted to stay within the capacity.
+    pub evicted: u64,
+    /// The expiry, in seconds since the last access.
+    pub ttl_secs: u64,
+    /// The capacity in bytes.
+    pub capacity_bytes: u64,
+}
+
+/// Where dropped content is kept. `put` is idempotent (content-addressed) and, like `get`,
+/// restarts the entry's expiry; `get` tells unknown from expired and evicted. Entries are
+/// scoped to a namespace: from another namespace a key answers exactly as an unknown one.
 pub trait Store: Send + Sync {
-    /// Stores `content` and returns its key.
+    /// Stores `content` and returns its key. Content larger than the store's capacity is an
+    /// error (the caller then keeps the input whole).
     fn put(&self, namespace: &str, content: &[u8]) -> Result<Key, StoreError>;
     /// The content stored under `key`.
     fn get(&self, namespace: &str, key: &Key) -> Result<Vec<u8>, GetError>;
@@ -108,39 +168,16 @@ pub trait Store: Send + Sync {
     fn put_many(&self, namespace: &str, contents: &[&[u8]]) -> Result<Vec<Key>, StoreError> {
         contents.iter().map(|c| self.put(namespace, c)).collect()
     }
+    /// Counts of what is held and how it was used.
+    fn stats(&self) -> Result<StoreStats, StoreError>;
+    /// Removes expired entries now (they are otherwise removed when next read); returns how many.
+    fn gc(&self) -> Result<u64, StoreError>;
+    /// Removes every entry of `namespace`, or of all namespaces; returns how many.
+    fn clear(&self, namespace: Option<&str>) -> Result<u64, StoreError>;
 }
 
 /// The namespace used when none is given.
 pub const DEFAULT_NAMESPACE: &str = "default";
-
-/// A store in process memory: for tests, benchmarks and one-shot use.
-#[derive(Debug, Default)]
-pub struct MemoryStore {
-    entries: Mutex<HashMap<(String, Key), Vec<u8>>>,
-}
-
-impl Store for MemoryStore {
-    fn put(&self, namespace: &str, content: &[u8]) -> Result<Key, StoreError> {
-        let key = Key::of(content);
-        let mut map = self
-            .entries
-            .lock()
-            .map_err(|_| StoreError("memory store poisoned".into()))?;
-        map.entry((namespace.to_string(), key.clone()))
-            .or_insert_with(|| content.to_vec());
-        Ok(key)
-    }
-
-    fn get(&self, namespace: &str, key: &Key) -> Result<Vec<u8>, GetError> {
-        let map = self
-            .entries
-            .lock()
-            .map_err(|_| StoreError("memory store poisoned".into()))?;
-        map.get(&(namespace.to_string(), key.clone()))
-            .cloned()
-            .ok_or_else(|| GetError::Unknown(key.clone()))
-    }
-}
 
 #[cfg(test)]
 mod tests {
