@@ -1,7 +1,10 @@
 //! The `cinch` command line: wiring only; the work happens in the library crates.
 
 use anyhow::{bail, Context, Result};
+use cinch_core::ccr::search::Items;
+use cinch_core::ccr::DEFAULT_NAMESPACE;
 use cinch_core::json::decode::{decode, DecodeError};
+use cinch_core::query::Query;
 use cinch_core::{compress, GetError, Key, Kind, Options, Tokenizer, DEFAULT_BUDGET};
 use clap::{Parser, Subcommand};
 use std::io::{Read, Write};
@@ -37,9 +40,8 @@ enum Command {
         /// Tokenizer to count with (o200k_base, cl100k_base).
         #[arg(long, default_value = "o200k_base")]
         tokenizer: Tokenizer,
-        /// Store URL: sqlite:PATH, a path, or memory:.
-        #[arg(long, env = "CINCH_STORE")]
-        store: Option<String>,
+        #[command(flatten)]
+        at: StoreAt,
         /// Print a JSON report instead of the text.
         #[arg(long)]
         json: bool,
@@ -52,13 +54,55 @@ enum Command {
         #[arg(long, env = "CINCH_STORE")]
         store: Option<String>,
     },
-    /// Print the original stored under KEY.
+    /// Print the original stored under KEY, or with --query only the rows or lines that match.
     Retrieve {
         /// The key from a `<<ccr:KEY ...>>` marker.
         key: String,
-        /// Store URL: sqlite:PATH, a path, or memory:.
-        #[arg(long, env = "CINCH_STORE")]
+        /// Return only the stored rows (or lines) that match: exact ids and numbers first, then
+        /// by relevance.
+        #[arg(long)]
+        query: Option<String>,
+        /// At most this many rows or lines.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Skip this many rows or lines first.
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        #[command(flatten)]
+        at: StoreAt,
+    },
+    /// Look after the store: stats, gc, clear.
+    Store {
+        #[command(subcommand)]
+        action: StoreAction,
+        /// Store URL: sqlite:PATH[?ttl=7d&capacity=1GiB], a path, or memory:.
+        #[arg(long, env = "CINCH_STORE", global = true)]
         store: Option<String>,
+    },
+}
+
+/// Where entries go: the store and the namespace inside it.
+#[derive(clap::Args)]
+struct StoreAt {
+    /// Store URL: sqlite:PATH[?ttl=7d&capacity=1GiB], a path, or memory:.
+    #[arg(long, env = "CINCH_STORE")]
+    store: Option<String>,
+    /// The namespace entries belong to; another namespace cannot read them.
+    #[arg(long, env = "CINCH_NAMESPACE", default_value = DEFAULT_NAMESPACE)]
+    namespace: String,
+}
+
+#[derive(Subcommand)]
+enum StoreAction {
+    /// Print entries, bytes, hits, misses, expired reads and evictions as JSON.
+    Stats,
+    /// Remove expired entries now.
+    Gc,
+    /// Remove every entry (of one namespace with --namespace).
+    Clear {
+        /// Only this namespace.
+        #[arg(long)]
+        namespace: Option<String>,
     },
 }
 
@@ -103,7 +147,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             kind,
             budget,
             tokenizer,
-            store,
+            at,
             json,
         } => {
             let init = std::time::Instant::now();
@@ -120,13 +164,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 stdout.write_all(&input)?;
                 return Ok(ExitCode::SUCCESS);
             };
-            let store = cinch_store::open(store.as_deref())?;
+            let store = cinch_store::open(at.store.as_deref())?;
             let opts = Options {
                 query,
                 kind,
                 budget,
                 tokenizer,
-                ..Options::default()
+                namespace: at.namespace,
             };
             let report = compress(text, &opts, store.as_ref());
             if json {
@@ -161,17 +205,72 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Err(_) => stdout.write_all(&input)?,
             }
         }
-        Command::Retrieve { key, store } => {
+        Command::Retrieve {
+            key,
+            query,
+            limit,
+            offset,
+            at,
+        } => {
             let key = Key::parse(key.trim())?;
-            let store = cinch_store::open(store.as_deref())?;
-            match store.get(cinch_core::ccr::DEFAULT_NAMESPACE, &key) {
-                Ok(content) => stdout.write_all(&content)?,
-                Err(e @ (GetError::Unknown(_) | GetError::Expired(_))) => {
+            let store = cinch_store::open(at.store.as_deref())?;
+            let content = match store.get(&at.namespace, &key) {
+                Ok(content) => content,
+                Err(GetError::Backend(e)) => return Err(e.into()),
+                Err(e) => {
                     eprintln!("cinch: {e}");
                     return Ok(ExitCode::from(1));
                 }
-                Err(e) => return Err(e.into()),
+            };
+            if query.is_none() && limit.is_none() && offset == 0 {
+                stdout.write_all(&content)?;
+            } else {
+                let text = std::str::from_utf8(&content).context(
+                    "the stored original is not text; retrieve it without --query, --limit or --offset",
+                )?;
+                let items = Items::of(text);
+                let query = Query::parse(query.as_deref().unwrap_or(""));
+                let matching = items.matching(&query);
+                let page: Vec<&str> = matching
+                    .iter()
+                    .skip(offset)
+                    .take(limit.unwrap_or(usize::MAX))
+                    .map(|&i| items.items[i].as_ref())
+                    .collect();
+                let noun = if items.json { "rows" } else { "lines" };
+                let shown = if page.is_empty() {
+                    "none shown".to_string()
+                } else {
+                    format!("showing {}..{}", offset + 1, offset + page.len())
+                };
+                eprintln!(
+                    "cinch: {} of {} {noun} match; {shown}",
+                    matching.len(),
+                    items.len()
+                );
+                if items.json {
+                    stdout.write_all(b"[\n")?;
+                    stdout.write_all(page.join(",\n").as_bytes())?;
+                    stdout.write_all(b"\n]\n")?;
+                } else {
+                    for line in page {
+                        stdout.write_all(line.as_bytes())?;
+                        stdout.write_all(b"\n")?;
+                    }
+                }
             }
+        }
+        Command::Store { action, store } => {
+            let store = cinch_store::open(store.as_deref())?;
+            let report = match action {
+                StoreAction::Stats => serde_json::to_value(store.stats()?)?,
+                StoreAction::Gc => serde_json::json!({ "removed_expired": store.gc()? }),
+                StoreAction::Clear { namespace } => {
+                    serde_json::json!({ "removed": store.clear(namespace.as_deref())? })
+                }
+            };
+            serde_json::to_writer(&mut stdout, &report)?;
+            stdout.write_all(b"\n")?;
         }
     }
     stdout.flush()?;

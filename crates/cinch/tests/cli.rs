@@ -7,6 +7,7 @@ fn cinch(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cinch"))
         .args(args)
         .env_remove("CINCH_STORE")
+        .env_remove("CINCH_NAMESPACE")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -170,4 +171,143 @@ fn a_huge_input_stays_bounded() {
         "{}",
         r["tokens_after"]
     );
+}
+
+/// Compresses `listing(n)` into `store` and returns the marker's key.
+fn compress_listing(n: usize, store: &str, extra: &[&str]) -> String {
+    let mut args = vec!["compress", "--json", "--budget", "300", "--store", store];
+    args.extend_from_slice(extra);
+    let out = cinch(&args, listing(n).as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    report["ccr_keys"][0].as_str().unwrap().to_string()
+}
+
+#[test]
+fn retrieve_with_a_query_returns_only_the_matching_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ccr.sqlite");
+    let store = db.to_str().unwrap();
+    let key = compress_listing(5000, store, &[]);
+    let one = cinch(
+        &[
+            "retrieve",
+            &key,
+            "--query",
+            "the row with id 4711",
+            "--store",
+            store,
+        ],
+        b"",
+    );
+    assert!(one.status.success());
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&one.stdout).unwrap();
+    assert_eq!(rows[0]["id"], 4711, "the exact id first");
+    assert!(String::from_utf8_lossy(&one.stderr).contains("rows match"));
+
+    let failed = cinch(
+        &[
+            "retrieve",
+            &key,
+            "--query",
+            "state = failed",
+            "--limit",
+            "3",
+            "--offset",
+            "2",
+            "--store",
+            store,
+        ],
+        b"",
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&failed.stdout).unwrap();
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r["state"] == "failed"));
+
+    // Without a query: the whole original, paginated on request.
+    let page = cinch(&["retrieve", &key, "--limit", "10", "--store", store], b"");
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&page.stdout).unwrap();
+    assert_eq!(rows.len(), 10);
+}
+
+#[test]
+fn another_namespace_cannot_read_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ccr.sqlite");
+    let store = db.to_str().unwrap();
+    let key = compress_listing(500, store, &["--namespace", "tenant-a"]);
+    let theirs = cinch(
+        &[
+            "retrieve",
+            &key,
+            "--namespace",
+            "tenant-b",
+            "--store",
+            store,
+        ],
+        b"",
+    );
+    assert_eq!(theirs.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&theirs.stderr).contains("unknown key"));
+    let ours = cinch(
+        &[
+            "retrieve",
+            &key,
+            "--namespace",
+            "tenant-a",
+            "--store",
+            store,
+        ],
+        b"",
+    );
+    assert!(ours.status.success());
+}
+
+#[test]
+fn an_expired_key_says_so_and_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}?ttl=1s", dir.path().join("ccr.sqlite").display());
+    let key = compress_listing(500, &url, &[]);
+    std::thread::sleep(std::time::Duration::from_millis(1300));
+    let gone = cinch(&["retrieve", &key, "--store", &url], b"");
+    assert_eq!(gone.status.code(), Some(1));
+    let msg = String::from_utf8_lossy(&gone.stderr);
+    assert!(
+        msg.contains("expired key") && msg.contains("re-run the tool"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn store_stats_gc_and_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ccr.sqlite");
+    let store = db.to_str().unwrap();
+    let key = compress_listing(500, store, &[]);
+    assert!(cinch(&["retrieve", &key, "--store", store], b"")
+        .status
+        .success());
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = cinch(args, b"");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let stats = json(&["store", "stats", "--store", store]);
+    assert_eq!(stats["entries"], 1);
+    assert_eq!(stats["hits"], 1);
+    assert!(stats["bytes"].as_u64().unwrap() > 1000);
+    assert_eq!(
+        json(&["store", "gc", "--store", store])["removed_expired"],
+        0
+    );
+    assert_eq!(json(&["store", "clear", "--store", store])["removed"], 1);
+    assert_eq!(json(&["store", "stats", "--store", store])["entries"], 0);
 }

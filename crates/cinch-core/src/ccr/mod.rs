@@ -8,6 +8,7 @@
 //! output a marker sits inside a string value; in text it is a line of its own.
 
 mod memory;
+pub mod search;
 
 pub use memory::MemoryStore;
 

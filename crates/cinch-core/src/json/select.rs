@@ -7,7 +7,7 @@
 //! even spacing.
 
 use super::encode::{Cells, Column};
-use crate::query::{clause_matches, contains_exact, scalar_str, word_is, Query};
+use crate::query::{bm25, clause_matches, contains_exact, leaf_texts, scalar_str, Query};
 use regex::Regex;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -262,80 +262,6 @@ pub(crate) fn evenly_spaced(n: usize) -> impl Iterator<Item = usize> {
 }
 
 /// Every string and number of a row as text (values only, never keys).
-fn leaf_texts(row: &Map<String, Value>) -> Vec<&str> {
-    fn go<'a>(v: &'a Value, out: &mut Vec<&'a str>, depth: usize) {
-        if depth > 16 {
-            return;
-        }
-        match v {
-            Value::Object(m) => m.values().for_each(|v| go(v, out, depth + 1)),
-            Value::Array(a) => a.iter().for_each(|v| go(v, out, depth + 1)),
-            Value::String(s) => out.push(s),
-            Value::Number(n) => out.push(n.as_str()),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    row.values().for_each(|v| go(v, &mut out, 0));
-    out
-}
-
-/// BM25 (k1 = 1.2, b = 0.75) of each row's words against the query words, IDF over the rows.
-fn bm25(texts: &[Vec<&str>], terms: &[String]) -> Vec<f64> {
-    let (n, m) = (texts.len(), terms.len());
-    if m == 0 || n == 0 {
-        return vec![0.0; n];
-    }
-    let longest = terms.iter().map(String::len).max().unwrap_or(0);
-    let mut tf = vec![0u32; n * m];
-    let mut lens = vec![0usize; n];
-    for (i, row) in texts.iter().enumerate() {
-        for text in row {
-            // Bytes of multi-byte characters count as word characters, like letters.
-            let words = text
-                .as_bytes()
-                .split(|b| !(b.is_ascii_alphanumeric() || *b >= 0x80));
-            for w in words.filter(|w| !w.is_empty()) {
-                lens[i] += 1;
-                if w.len() > longest * 2 {
-                    continue;
-                }
-                for (j, q) in terms.iter().enumerate() {
-                    let hit = if w.is_ascii() {
-                        w.eq_ignore_ascii_case(q.as_bytes())
-                    } else {
-                        std::str::from_utf8(w).is_ok_and(|w| word_is(w, q))
-                    };
-                    if hit {
-                        tf[i * m + j] += 1;
-                    }
-                }
-            }
-        }
-    }
-    let avg = (lens.iter().sum::<usize>() as f64 / n as f64).max(1.0);
-    let idf: Vec<f64> = (0..m)
-        .map(|j| {
-            let df = (0..n).filter(|&i| tf[i * m + j] > 0).count() as f64;
-            ((n as f64 - df + 0.5) / (df + 0.5) + 1.0).ln()
-        })
-        .collect();
-    (0..n)
-        .map(|i| {
-            (0..m)
-                .map(|j| {
-                    let f = tf[i * m + j] as f64;
-                    if f == 0.0 {
-                        0.0
-                    } else {
-                        idf[j] * f * 2.2 / (f + 1.2 * (0.25 + 0.75 * lens[i] as f64 / avg))
-                    }
-                })
-                .sum()
-        })
-        .collect()
-}
-
 fn median(sorted: &[f64]) -> f64 {
     let n = sorted.len();
     if n % 2 == 1 {

@@ -1,0 +1,151 @@
+//! Retrieval with a query: the parts of a stored original that match, not all of it.
+//!
+//! Stored content is split into items: the elements of a JSON array (SmartCrusher stores
+//! dropped rows that way, one per line), otherwise lines. Items that match the query's exact
+//! terms (ids, numbers, quoted strings) or field clauses come first, in their stored order;
+//! then items with query words, best BM25 score first. Items matching nothing are left out.
+
+use crate::query::{bm25, clause_matches, contains_exact, leaf_texts, Query};
+use serde_json::Value;
+use std::borrow::Cow;
+
+/// Stored content split into items.
+#[derive(Debug)]
+pub struct Items<'a> {
+    /// Whether the content was a JSON array (items are then compact JSON values).
+    pub json: bool,
+    /// The items, in stored order.
+    pub items: Vec<Cow<'a, str>>,
+    values: Vec<Value>,
+}
+
+impl<'a> Items<'a> {
+    /// Splits `content`: a JSON array into its elements, any other text into lines.
+    pub fn of(content: &'a str) -> Items<'a> {
+        if content.trim_start().starts_with('[') {
+            if let Ok(Value::Array(values)) = serde_json::from_str::<Value>(content) {
+                let items = values
+                    .iter()
+                    .map(|v| Cow::Owned(serde_json::to_string(v).unwrap_or_default()))
+                    .collect();
+                return Items {
+                    json: true,
+                    items,
+                    values,
+                };
+            }
+        }
+        Items {
+            json: false,
+            items: content.lines().map(Cow::Borrowed).collect(),
+            values: Vec::new(),
+        }
+    }
+
+    /// How many items there are.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The searchable texts of item `i`: a JSON item's values, or the line.
+    fn texts(&self, i: usize) -> Vec<&str> {
+        match self.values.get(i) {
+            Some(Value::Object(row)) => leaf_texts(row),
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Number(n)) => vec![n.as_str()],
+            Some(_) => vec![self.items[i].as_ref()],
+            None => vec![self.items[i].as_ref()],
+        }
+    }
+
+    /// The indices of the items that match `query`, best first (see the module docs). An
+    /// empty query matches every item, in order.
+    pub fn matching(&self, query: &Query) -> Vec<usize> {
+        if query.is_empty() {
+            return (0..self.len()).collect();
+        }
+        let texts: Vec<Vec<&str>> = (0..self.len()).map(|i| self.texts(i)).collect();
+        let exact: Vec<usize> = (0..self.len())
+            .filter(|&i| {
+                let clause = match self.values.get(i) {
+                    Some(Value::Object(row)) => {
+                        query.clauses.iter().any(|c| clause_matches(row, c))
+                    }
+                    _ => false,
+                };
+                clause
+                    || query
+                        .exact
+                        .iter()
+                        .any(|t| texts[i].iter().any(|x| contains_exact(x, t)))
+            })
+            .collect();
+        let scores = bm25(&texts, &query.words);
+        let mut ranked: Vec<usize> = (0..self.len())
+            .filter(|&i| scores[i] > 0.0 && !exact.contains(&i))
+            .collect();
+        ranked.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+        exact.into_iter().chain(ranked).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows() -> String {
+        let rows: Vec<String> = (0..1000)
+            .map(|i| {
+                format!(
+                    "{{\"id\":{},\"status\":\"{}\",\"note\":\"{}\"}}",
+                    4000 + i,
+                    if i % 100 == 7 { "failed" } else { "ok" },
+                    if i == 500 {
+                        "disk quota exceeded"
+                    } else {
+                        "fine"
+                    }
+                )
+            })
+            .collect();
+        format!("[\n{}\n]", rows.join(",\n"))
+    }
+
+    #[test]
+    fn an_id_finds_its_row_among_a_thousand() {
+        let content = rows();
+        let items = Items::of(&content);
+        assert!(items.json);
+        assert_eq!(items.len(), 1000);
+        let hits = items.matching(&Query::parse("the row with id 4711"));
+        assert_eq!(hits[0], 711, "the exact id comes first");
+        assert!(items.items[711].contains("\"id\":4711"));
+    }
+
+    #[test]
+    fn clauses_and_words_match_values() {
+        let content = rows();
+        let items = Items::of(&content);
+        assert_eq!(
+            items.matching(&Query::parse("status = failed")),
+            (0..10).map(|k| k * 100 + 7).collect::<Vec<_>>()
+        );
+        assert_eq!(items.matching(&Query::parse("quota")), vec![500]);
+        assert!(items
+            .matching(&Query::parse("nothing like this"))
+            .is_empty());
+    }
+
+    #[test]
+    fn text_is_searched_line_by_line() {
+        let items = Items::of("alpha 1\nbeta 2\nerror in gamma\n");
+        assert!(!items.json);
+        assert_eq!(items.matching(&Query::parse("gamma")), vec![2]);
+        assert_eq!(items.matching(&Query::parse("")), vec![0, 1, 2]);
+    }
+}
