@@ -1,12 +1,14 @@
 //! Store backends for CCR: where cinch keeps everything it leaves out.
 //!
 //! [`open`] turns a store URL into a backend: `sqlite:PATH` (or a bare path; the embedded
-//! default), `memory:`.
+//! default), `memory:`, `redis://HOST:PORT/DB`.
 #![deny(missing_docs)]
 
+mod redis;
 mod sqlite;
 
 pub use cinch_core::ccr::MemoryStore;
+pub use redis::RedisStore;
 pub use sqlite::SqliteStore;
 
 use cinch_core::ccr::Limits;
@@ -18,7 +20,7 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     /// The URL names a backend cinch does not have.
-    #[error("unsupported store URL {0:?} (expected sqlite:PATH, a path, or memory:)")]
+    #[error("unsupported store URL {0:?} (expected sqlite:PATH, a path, memory:, or redis://HOST:PORT/DB)")]
     Unsupported(String),
     /// A setting in the URL's query is unknown or malformed.
     #[error("bad store setting {0:?} (expected ttl=DURATION such as 90m, 12h, 7d, or capacity=SIZE such as 500MB, 2GiB)")]
@@ -38,7 +40,7 @@ pub fn default_path() -> PathBuf {
 
 /// Opens the store named by `url`; `None` means the default SQLite file.
 ///
-/// `sqlite:PATH` and `memory:` take settings after a `?`: `ttl=` (how long an unread entry
+/// `sqlite:PATH`, `memory:` and `redis://…` take settings after a `?`: `ttl=` (how long an unread entry
 /// lives: `90m`, `12h`, `7d`, or seconds) and `capacity=` (bytes of content kept: `500MB`,
 /// `2GiB`, or bytes), e.g. `sqlite:/var/cinch/ccr.sqlite?ttl=2d&capacity=4GB`.
 pub fn open(url: Option<&str>) -> Result<Box<dyn Store>, OpenError> {
@@ -60,6 +62,11 @@ pub fn open(url: Option<&str>) -> Result<Box<dyn Store>, OpenError> {
         let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
         let limits = settings(&format!("?{query}"), Limits::default())?;
         return Ok(Box::new(SqliteStore::open_with(path.as_ref(), limits)?));
+    }
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let limits = settings(&format!("?{query}"), Limits::default())?;
+        return Ok(Box::new(RedisStore::open(base, limits)?));
     }
     if url.contains("://") {
         return Err(OpenError::Unsupported(url.to_string()));

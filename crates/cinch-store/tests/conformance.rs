@@ -3,6 +3,9 @@
 use cinch_core::ccr::Limits;
 use cinch_core::{GetError, Key, Store};
 use cinch_store::{MemoryStore, SqliteStore};
+mod common;
+
+use common::RedisServer;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,6 +21,12 @@ fn sqlite(limits: Limits) -> (Arc<dyn Store>, Box<dyn std::any::Any>) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open_with(&dir.path().join("ccr.sqlite"), limits).unwrap();
     (Arc::new(store), Box::new(dir))
+}
+
+fn redis(limits: Limits) -> (Arc<dyn Store>, Box<dyn std::any::Any>) {
+    let server = RedisServer::start();
+    let store = cinch_store::RedisStore::open(&server.url, limits).unwrap();
+    (Arc::new(store), Box::new(server))
 }
 
 fn limits(ttl_ms: u64, capacity: u64) -> Limits {
@@ -210,6 +219,19 @@ conformance!(memory:
 );
 
 conformance!(sqlite:
+    put_is_idempotent,
+    content_comes_back_byte_for_byte,
+    unknown_keys_are_unknown_and_counted,
+    namespaces_do_not_see_each_other,
+    reads_extend_the_lifetime,
+    gc_removes_what_has_expired,
+    capacity_evicts_the_least_recently_used,
+    content_larger_than_the_store_is_refused,
+    clear_removes_everything,
+    many_threads_at_once,
+);
+
+conformance!(redis:
     put_is_idempotent,
     content_comes_back_byte_for_byte,
     unknown_keys_are_unknown_and_counted,
