@@ -6,6 +6,7 @@
 
 mod redis;
 mod sqlite;
+pub mod testing;
 
 pub use cinch_core::ccr::MemoryStore;
 pub use redis::RedisStore;
@@ -28,6 +29,29 @@ pub enum OpenError {
     /// The backend failed to open.
     #[error(transparent)]
     Backend(#[from] StoreError),
+}
+
+/// Stands in for a store that could not be opened: every write fails with the reason, so
+/// compression keeps its lossless results and passes through anything it would have had to drop.
+#[derive(Debug)]
+pub struct Unavailable(pub String);
+
+impl Store for Unavailable {
+    fn put(&self, _: &str, _: &[u8]) -> Result<cinch_core::Key, StoreError> {
+        Err(StoreError(self.0.clone()))
+    }
+    fn get(&self, _: &str, _: &cinch_core::Key) -> Result<Vec<u8>, cinch_core::GetError> {
+        Err(StoreError(self.0.clone()).into())
+    }
+    fn stats(&self) -> Result<cinch_core::ccr::StoreStats, StoreError> {
+        Err(StoreError(self.0.clone()))
+    }
+    fn gc(&self) -> Result<u64, StoreError> {
+        Err(StoreError(self.0.clone()))
+    }
+    fn clear(&self, _: Option<&str>) -> Result<u64, StoreError> {
+        Err(StoreError(self.0.clone()))
+    }
 }
 
 /// The default store location: `cinch/ccr.sqlite` in the user's data directory.

@@ -2,10 +2,8 @@
 
 use cinch_core::ccr::Limits;
 use cinch_core::{GetError, Key, Store};
+use cinch_store::testing::RedisServer;
 use cinch_store::{MemoryStore, SqliteStore};
-mod common;
-
-use common::RedisServer;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,7 +22,7 @@ fn sqlite(limits: Limits) -> (Arc<dyn Store>, Box<dyn std::any::Any>) {
 }
 
 fn redis(limits: Limits) -> (Arc<dyn Store>, Box<dyn std::any::Any>) {
-    let server = RedisServer::start();
+    let server = RedisServer::start().expect("a redis-server for the Redis tests");
     let store = cinch_store::RedisStore::open(&server.url, limits).unwrap();
     (Arc::new(store), Box::new(server))
 }

@@ -1,10 +1,8 @@
 //! Stores under stress: writers killed mid-way, two processes on one file, a Redis server that
 //! goes away, huge and binary values.
 
-mod common;
-
 use cinch_core::{GetError, Key, Store};
-use common::RedisServer;
+use cinch_store::testing::RedisServer;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -98,7 +96,7 @@ fn sqlite_keeps_every_confirmed_entry_through_sigkill() {
 
 #[test]
 fn redis_keeps_every_confirmed_entry_through_sigkill() {
-    let server = RedisServer::start();
+    let server = RedisServer::start().expect("a redis-server for the Redis tests");
     killed_writer_loses_nothing_it_confirmed(&server.url);
 }
 
@@ -145,7 +143,7 @@ fn redis_down_or_going_away_is_a_clear_error_and_recovers() {
     assert!(e.to_string().contains("cannot reach Redis"), "{e}");
     assert!(started.elapsed() < Duration::from_secs(5));
 
-    let server = RedisServer::start();
+    let server = RedisServer::start().expect("a redis-server for the Redis tests");
     let store = cinch_store::open(Some(&server.url)).unwrap();
     let key = store.put("ns", b"before").unwrap();
     let port = server.port;
@@ -156,7 +154,7 @@ fn redis_down_or_going_away_is_a_clear_error_and_recovers() {
     assert!(matches!(store.get("ns", &key), Err(GetError::Backend(_))));
     assert!(started.elapsed() < Duration::from_secs(10), "no hang");
     // The same store works again once a server is back (a fresh one: the data is gone).
-    let _server = RedisServer::on(port);
+    let _server = RedisServer::on(port).expect("a redis-server back on its port");
     let k = store.put("ns", b"after").unwrap();
     assert_eq!(store.get("ns", &k).unwrap(), b"after");
 }
@@ -176,7 +174,7 @@ fn a_hundred_megabyte_entry_round_trips_in_every_backend() {
             .as_ref(),
     );
     hundred_megabytes(cinch_store::open(Some("memory:")).unwrap().as_ref());
-    let server = RedisServer::start();
+    let server = RedisServer::start().expect("a redis-server for the Redis tests");
     hundred_megabytes(cinch_store::open(Some(&server.url)).unwrap().as_ref());
 }
 

@@ -164,7 +164,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 stdout.write_all(&input)?;
                 return Ok(ExitCode::SUCCESS);
             };
-            let store = cinch_store::open(at.store.as_deref())?;
+            // Without a store nothing may be dropped, but lossless results still help.
+            let store = cinch_store::open(at.store.as_deref()).unwrap_or_else(|e| {
+                eprintln!("cinch: {e}; only lossless results are possible");
+                Box::new(cinch_store::Unavailable(e.to_string()))
+            });
             let opts = Options {
                 query,
                 kind,

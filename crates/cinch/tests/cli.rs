@@ -311,3 +311,70 @@ fn store_stats_gc_and_clear() {
     assert_eq!(json(&["store", "clear", "--store", store])["removed"], 1);
     assert_eq!(json(&["store", "stats", "--store", store])["entries"], 0);
 }
+
+#[test]
+fn a_store_that_cannot_open_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file where the store's directory should be.
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, b"not a directory").unwrap();
+    let store = blocker.join("ccr.sqlite");
+    let store = store.to_str().unwrap();
+    let big = listing(500);
+    let out = cinch(
+        &["compress", "--json", "--budget", "300", "--store", store],
+        big.as_bytes(),
+    );
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["output"], big.as_str(), "nothing dropped");
+    assert!(report["reason"].as_str().unwrap().contains("cannot create"));
+    let small = listing(5);
+    let out = cinch(&["compress", "--json", "--store", store], small.as_bytes());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["strategy"], "table",
+        "lossless results need no store"
+    );
+}
+
+#[test]
+fn compress_into_redis_and_retrieve_from_another_process() {
+    let server = cinch_store::testing::RedisServer::start().expect("a redis-server for this test");
+    let input = listing(500);
+    let out = cinch(
+        &[
+            "compress",
+            "--json",
+            "--budget",
+            "300",
+            "--store",
+            &server.url,
+        ],
+        input.as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["strategy"], "table+select");
+    let key = report["ccr_keys"][0].as_str().unwrap();
+    let back = cinch(&["retrieve", key, "--store", &server.url], b"");
+    assert!(
+        back.status.success(),
+        "{}",
+        String::from_utf8_lossy(&back.stderr)
+    );
+    let dropped: Vec<serde_json::Value> = serde_json::from_slice(&back.stdout).unwrap();
+    let original: Vec<serde_json::Value> = serde_json::from_str(&input).unwrap();
+    // Every dropped row is one of the original rows, and kept plus dropped are all of them.
+    assert!(dropped.iter().all(|r| original.contains(r)));
+    let output = report["output"].as_str().unwrap();
+    let kept = original
+        .iter()
+        .filter(|r| output.contains(&format!("item-{},", r["id"])))
+        .count();
+    assert_eq!(kept + dropped.len(), original.len());
+}
