@@ -218,13 +218,7 @@ impl RedisStore {
 
 impl Store for RedisStore {
     fn put(&self, namespace: &str, content: &[u8]) -> Result<Key, StoreError> {
-        if content.len() as u64 > self.limits.capacity {
-            return Err(StoreError(format!(
-                "an entry of {} bytes does not fit in the store's capacity of {} bytes",
-                content.len(),
-                self.limits.capacity
-            )));
-        }
+        self.limits.check_fits(&[content])?;
         let key = Key::of(content);
         let m = member(namespace, key.as_str());
         self.with(|c| {
@@ -242,6 +236,11 @@ impl Store for RedisStore {
                 .invoke::<i64>(c)
         })?;
         Ok(key)
+    }
+
+    fn put_many(&self, namespace: &str, contents: &[&[u8]]) -> Result<Vec<Key>, StoreError> {
+        self.limits.check_fits(contents)?;
+        contents.iter().map(|c| self.put(namespace, c)).collect()
     }
 
     fn get(&self, namespace: &str, key: &Key) -> Result<Vec<u8>, GetError> {

@@ -239,15 +239,7 @@ impl SqliteStore {
     }
 
     fn put_all(&self, namespace: &str, contents: &[&[u8]]) -> Result<Vec<Key>, StoreError> {
-        for c in contents {
-            if c.len() as u64 > self.limits.capacity {
-                return Err(StoreError(format!(
-                    "an entry of {} bytes does not fit in the store's capacity of {} bytes",
-                    c.len(),
-                    self.limits.capacity
-                )));
-            }
-        }
+        self.limits.check_fits(contents)?;
         let mut conn = self.conn()?;
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)

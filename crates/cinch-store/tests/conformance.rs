@@ -147,6 +147,9 @@ fn content_larger_than_the_store_is_refused(make: Factory) {
     let (s, _g) = make(limits(3_600_000, 1000));
     let e = s.put("ns", &[7u8; 1001]).unwrap_err();
     assert!(e.to_string().contains("capacity"), "{e}");
+    // Parts that fit one by one but not together: storing them would evict some of them.
+    let e = s.put_many("ns", &[&[1u8; 600], &[2u8; 600]]).unwrap_err();
+    assert!(e.to_string().contains("capacity"), "{e}");
     assert_eq!(s.stats().unwrap().entries, 0);
 }
 

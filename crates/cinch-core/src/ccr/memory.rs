@@ -99,13 +99,8 @@ impl Inner {
 
 impl Store for MemoryStore {
     fn put(&self, namespace: &str, content: &[u8]) -> Result<Key, StoreError> {
+        self.limits.check_fits(&[content])?;
         let size = content.len() as u64;
-        if size > self.limits.capacity {
-            return Err(StoreError(format!(
-                "an entry of {size} bytes does not fit in the store's capacity of {} bytes",
-                self.limits.capacity
-            )));
-        }
         let key = Key::of(content);
         let slot = (namespace.to_string(), key.clone());
         let mut inner = self.lock()?;
@@ -130,6 +125,11 @@ impl Store for MemoryStore {
             inner.stats.evicted += 1;
         }
         Ok(key)
+    }
+
+    fn put_many(&self, namespace: &str, contents: &[&[u8]]) -> Result<Vec<Key>, StoreError> {
+        self.limits.check_fits(contents)?;
+        contents.iter().map(|c| self.put(namespace, c)).collect()
     }
 
     fn get(&self, namespace: &str, key: &Key) -> Result<Vec<u8>, GetError> {

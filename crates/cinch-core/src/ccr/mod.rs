@@ -123,6 +123,21 @@ impl Limits {
     pub const DEFAULT_MEMORY_CAPACITY: u64 = 256 << 20;
 }
 
+impl Limits {
+    /// Refuses contents that could not all be held at once: storing them would evict some of
+    /// them, and their keys would name nothing.
+    pub fn check_fits(&self, contents: &[&[u8]]) -> Result<(), StoreError> {
+        let total: u64 = contents.iter().map(|c| c.len() as u64).sum();
+        if total > self.capacity {
+            return Err(StoreError(format!(
+                "{total} bytes of content do not fit in the store's capacity of {} bytes",
+                self.capacity
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
