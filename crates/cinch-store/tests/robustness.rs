@@ -187,3 +187,17 @@ fn a_store_path_that_cannot_be_a_database_is_a_clear_error() {
     };
     assert!(e.to_string().contains(dir.path().to_str().unwrap()), "{e}");
 }
+
+/// A store file that can be read but never written (here: one on a full disk).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_store_that_cannot_be_written_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("full.sqlite");
+    std::os::unix::fs::symlink("/dev/full", &path).unwrap();
+    let Err(e) = cinch_store::open(Some(path.to_str().unwrap())) else {
+        panic!("opened a store that cannot be written");
+    };
+    let msg = e.to_string();
+    assert!(msg.contains("full.sqlite") && msg.contains("full"), "{msg}");
+}
