@@ -58,11 +58,6 @@ impl<'i> Counter<'i> {
         }
     }
 
-    /// The tokenizer counted with.
-    pub fn tokenizer(&self) -> Tokenizer {
-        self.tokenizer
-    }
-
     /// Adopts what the helper learned, if there is a helper and it is done or `wait`.
     fn settle(&self, wait: bool) {
         let mut helper = self.helper.borrow_mut();
