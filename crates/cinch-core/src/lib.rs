@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 pub mod ccr;
+pub mod detect;
 pub mod json;
 pub mod query;
 pub mod route;

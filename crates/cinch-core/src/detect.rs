@@ -1,0 +1,356 @@
+//! What kind of content is this? Fast, no model: a look at the first lines.
+//!
+//! In order: JSON (a container that starts like one), a diff (`diff --git`, or `---`/`+++`
+//! headers with `@@` hunks), a log (most lines carry a timestamp or a level near their start, or
+//! look like build and test-runner output), search results (most lines are `path:line:text`
+//! or `path-line-text`, or ripgrep's headings with numbered lines), source code (most lines
+//! are statements, blocks or declarations; the language from its tell-tale lines), and prose
+//! (Markdown, reStructuredText, plain text, HTML) for the rest.
+
+use regex::Regex;
+use serde::Serialize;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+/// A kind of content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// JSON or NDJSON.
+    Json,
+    /// Log lines: system and application logs, build and test output.
+    Log,
+    /// Search results: `grep -n`/ripgrep output.
+    Search,
+    /// A unified diff, `git show` or `git diff` output.
+    Diff,
+    /// Source code.
+    Code,
+    /// Markdown, reStructuredText, HTML or plain prose.
+    Prose,
+}
+
+impl Kind {
+    /// The kind's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Json => "json",
+            Kind::Log => "log",
+            Kind::Search => "search",
+            Kind::Diff => "diff",
+            Kind::Code => "code",
+            Kind::Prose => "prose",
+        }
+    }
+}
+
+/// An unknown kind name.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown kind {0:?} (expected json, log, search, diff, code or prose)")]
+pub struct UnknownKind(String);
+
+impl FromStr for Kind {
+    type Err = UnknownKind;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "json" | "ndjson" => Kind::Json,
+            "log" | "logs" => Kind::Log,
+            "search" | "grep" => Kind::Search,
+            "diff" | "patch" => Kind::Diff,
+            "code" | "source" => Kind::Code,
+            "prose" | "text" | "markdown" | "md" | "rst" | "html" => Kind::Prose,
+            _ => return Err(UnknownKind(s.to_string())),
+        })
+    }
+}
+
+/// A programming language, as far as detection can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// Rust.
+    Rust,
+    /// Python.
+    Python,
+    /// Go.
+    Go,
+    /// JavaScript.
+    JavaScript,
+    /// TypeScript.
+    TypeScript,
+    /// Ruby.
+    Ruby,
+    /// Java.
+    Java,
+    /// Something else (C-like or unknown).
+    Other,
+}
+
+/// What [`detect`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Detected {
+    /// The kind.
+    pub kind: Kind,
+    /// For code, the language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
+}
+
+impl Detected {
+    fn of(kind: Kind) -> Detected {
+        Detected {
+            kind,
+            language: None,
+        }
+    }
+}
+
+/// How many non-empty lines detection looks at.
+const SAMPLE: usize = 200;
+
+struct Patterns {
+    log: Regex,
+    build: Regex,
+    search: Regex,
+    rg_heading_line: Regex,
+    hunk: Regex,
+    code: Regex,
+    prose: Regex,
+    markup: Regex,
+    langs: Vec<(Language, Regex)>,
+}
+
+fn patterns() -> &'static Patterns {
+    static P: OnceLock<Patterns> = OnceLock::new();
+    P.get_or_init(|| {
+        let re = |p: &str| Regex::new(p).expect("valid pattern");
+        Patterns {
+            // A date, a time or a level word near the start of the line.
+            log: re(r"(?x)^.{0,48}?(
+                \d{4}[-/.]\d{1,2}[-/.]\d{1,2}
+              | \b\d{1,2}:\d{2}:\d{2}
+              | \b(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|SEVERE|FATAL|CRITICAL)\b
+              | \[(?:trace|debug|info|notice|warn|warning|error|crit|alert|emerg)\]
+            )"),
+            build: re(r"(?x)^(
+                test\ .+\ \.\.\.\ |running\ \d+\ tests?|test\ result:
+              | \s*(?:Compiling|Checking|Finished|Running|Downloading|Downloaded|Building|Fresh)\ 
+              | (?:PASS|FAIL|PASSED|FAILED|ERROR|ok)\b
+              | ={3,}.*(?:passed|failed|error|test\ session\ starts)
+              | npm\ (?:ERR!|WARN)|\[(?:INFO|WARNING|ERROR)\]
+              | (?:error|warning)(?:\[\w+\])?:\ 
+            )"),
+            search: re(r"^[^\s:]+(?::\d+[:-]|-\d+-)"),
+            rg_heading_line: re(r"^\d+[:-]"),
+            hunk: re(r"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@"),
+            code: re(r"(?x)(
+                [;{}]\s*$|\)\s*$|:\s*$|,\s*$|^\s*(?://|/\*|\*|\#!|--)
+              | ^\s*(?:pub|fn|let|use|impl|mod|struct|enum|trait|def|class|import|from|return|if|elif|else|for|while|func|package|var|const|function|export|require|module|end|public|private|protected|static|async|await|match|case|switch|try|catch|raise|yield)\b
+              | ^\s*@\w+|^\s*\#\[|^\s*\#\ ?(?:typed|frozen_string_literal|-\*-|!)
+            )"),
+            // A sentence: several words of letters, ending like one.
+            prose: re(r"^[\s>*\-+\d.]*[A-Za-z][A-Za-z'’,()\-]*(?:\s+\S+){4,}"),
+            markup: re(r"(?x)^(
+                \#{1,6}\s|[*\-+]\s|\d+\.\s|```|~~~|>\s|\|.*\|\s*$|<[a-zA-Z/!]|\.\.\ |[=\-~^]{3,}\s*$
+            )"),
+            langs: vec![
+                (Language::Rust, re(r"^\s*(?:pub(?:\([\w:]+\))?\s+)?(?:fn|struct|enum|trait|impl|mod|use|macro_rules!)\b|^\s*#\[|^//!|\blet mut\b|->\s*[\w&(<]")),
+                (Language::Python, re(r"^\s*(?:def|class)\s+\w+.*:\s*$|^(?:import|from)\s+[\w.]+|\bself\.|^\s*elif\b|^\s*@\w+")),
+                (Language::Go, re(r"^package\s+\w+\s*$|^func\s|:=|^import\s+\(|^type\s+\w+\s+(?:struct|interface)")),
+                (Language::JavaScript, re(r"^\s*(?:import\s.+\sfrom\s|export\s|const\s+\w+\s*=|let\s+\w+\s*=|function\b)|=>|\brequire\(")),
+                (Language::TypeScript, re(r"^\s*(?:export\s+)?(?:interface|type)\s+\w+|:\s*(?:string|number|boolean|unknown|void)\b|\bas\s+const\b")),
+                (Language::Ruby, re(r"^\s*(?:def|class|module)\s+[\w:.]+|^\s*end\s*$|^require(?:_relative)?\s+['\x22]|\bdo\s*\|[\w, ]+\||#\s*frozen_string_literal")),
+                (Language::Java, re(r"^\s*(?:public|private|protected)\s+(?:static\s+)?(?:final\s+)?(?:class|interface|void|[\w<>\[\]]+\s+\w+\s*\()|^import\s+java\.|^package\s+[\w.]+;")),
+            ],
+        }
+    })
+}
+
+/// Detects the kind of `input` (and for code, its language).
+pub fn detect(input: &str) -> Detected {
+    if looks_like_json(input) {
+        return Detected::of(Kind::Json);
+    }
+    let p = patterns();
+    let lines: Vec<&str> = input
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(SAMPLE)
+        .collect();
+    if lines.is_empty() {
+        return Detected::of(Kind::Prose);
+    }
+    let share = |f: &dyn Fn(&str) -> bool| {
+        lines.iter().filter(|l| f(l)).count() as f64 / lines.len() as f64
+    };
+
+    let diff_header = lines
+        .iter()
+        .any(|l| l.starts_with("diff --git ") || l.starts_with("diff -"));
+    let unified = lines.iter().any(|l| l.starts_with("--- "))
+        && lines.iter().any(|l| l.starts_with("+++ "))
+        && lines.iter().any(|l| p.hunk.is_match(l));
+    if diff_header || unified {
+        return Detected::of(Kind::Diff);
+    }
+    if share(&|l| p.log.is_match(l) || p.build.is_match(l)) >= 0.6 {
+        return Detected::of(Kind::Log);
+    }
+    let search = share(&|l| p.search.is_match(l));
+    // ripgrep's default: a path line, then `N:text` lines under it.
+    let headed = share(&|l| p.rg_heading_line.is_match(l));
+    if search >= 0.6 || (headed >= 0.5 && search + headed >= 0.8) {
+        return Detected::of(Kind::Search);
+    }
+    // Code inside Markdown fences says nothing about the document around it.
+    let mut in_fence = false;
+    let outside: Vec<&str> = lines
+        .iter()
+        .filter(|l| {
+            let fence = l.trim_start().starts_with("```") || l.trim_start().starts_with("~~~");
+            if fence {
+                in_fence = !in_fence;
+            }
+            fence || !in_fence
+        })
+        .copied()
+        .collect();
+    let share_outside = |f: &dyn Fn(&str) -> bool| {
+        outside.iter().filter(|l| f(l)).count() as f64 / outside.len().max(1) as f64
+    };
+    let code = share_outside(&|l| p.code.is_match(l));
+    let prose = share_outside(&|l| p.prose.is_match(l) && !p.code.is_match(l));
+    let markup = share_outside(&|l| p.markup.is_match(l));
+    if code >= 0.5 && prose < 0.3 && markup < 0.3 {
+        return Detected {
+            kind: Kind::Code,
+            language: Some(language(&lines)),
+        };
+    }
+    Detected::of(Kind::Prose)
+}
+
+/// The language whose tell-tale lines are most common.
+fn language(lines: &[&str]) -> Language {
+    let p = patterns();
+    let counts: Vec<(usize, Language)> = p
+        .langs
+        .iter()
+        .map(|(lang, re)| (lines.iter().filter(|l| re.is_match(l)).count(), *lang))
+        .collect();
+    let count = |lang| counts.iter().find(|(_, l)| *l == lang).map_or(0, |c| c.0);
+    match counts.iter().filter(|(n, _)| *n > 0).max_by_key(|(n, _)| *n) {
+        // TypeScript is JavaScript with types: a few typed lines make it TypeScript.
+        Some((_, Language::JavaScript | Language::TypeScript))
+            if count(Language::TypeScript) >= 2 =>
+        {
+            Language::TypeScript
+        }
+        Some((_, Language::TypeScript)) => Language::JavaScript,
+        Some((_, lang)) => *lang,
+        None => Language::Other,
+    }
+}
+
+/// A JSON container: `{`, or `[` followed by what a JSON array can hold (a log line such as
+/// `[Sun Dec 04 ...]` is not one).
+fn looks_like_json(input: &str) -> bool {
+    let t = input.trim_start_matches('\u{feff}').trim_start();
+    let mut chars = t.chars();
+    match chars.next() {
+        Some('{') => true,
+        Some('[') => {
+            let rest = chars.as_str().trim_start();
+            rest.is_empty()
+                || rest.starts_with(['{', '[', '"', ']', '-'])
+                || rest.starts_with(|c: char| c.is_ascii_digit())
+                || ["true", "false", "null"].iter().any(|w| rest.starts_with(w))
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_of_small_samples() {
+        let cases = [
+            ("[{\"a\": 1}]", Kind::Json),
+            ("{\"a\": 1}\n{\"a\": 2}\n", Kind::Json),
+            ("[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok\n[Sun Dec 04 04:47:44 2005] [error] mod_jk child init 1 -2\n", Kind::Log),
+            ("diff --git a/x.rs b/x.rs\n--- a/x.rs\n+++ b/x.rs\n@@ -1 +1 @@\n-a\n+b\n", Kind::Diff),
+            ("src/a.rs:12:fn main() {\nsrc/a.rs:40:    main();\nsrc/b.rs:3:use a;\n", Kind::Search),
+            ("   Compiling cinch v0.1.0\n    Finished release\nrunning 3 tests\ntest a ... ok\ntest b ... FAILED\n", Kind::Log),
+            ("# Title\n\nThis is a paragraph of plain text that explains something.\n\n- a list item\n", Kind::Prose),
+            ("", Kind::Prose),
+        ];
+        for (text, kind) in cases {
+            assert_eq!(detect(text).kind, kind, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn languages() {
+        let cases = [
+            ("use std::io;\n\npub fn main() {\n    let mut x = 1;\n}\n", Language::Rust),
+            ("import os\n\ndef main():\n    return os.getcwd()\n", Language::Python),
+            ("package main\n\nfunc main() {\n\tx := 1\n}\n", Language::Go),
+            ("# frozen_string_literal: true\nrequire 'x'\nmodule A\n  def b\n  end\nend\n", Language::Ruby),
+            ("import {a} from './a.js';\nexport const b = () => {\n  return a;\n};\n", Language::JavaScript),
+            ("export interface A {\n  b: string;\n}\nexport const c = (d: number): void => {\n};\n", Language::TypeScript),
+            ("package a.b;\nimport java.util.List;\npublic class A {\n  private int x;\n}\n", Language::Java),
+        ];
+        for (text, lang) in cases {
+            let d = detect(text);
+            assert_eq!((d.kind, d.language), (Kind::Code, Some(lang)), "{text:?}");
+        }
+    }
+
+    /// Every item of the shared corpus is detected as its category (when the corpus is there:
+    /// `CINCH_CORPUS` or `../shared/corpus` from the workspace root).
+    #[test]
+    fn the_corpus_is_detected_as_its_categories() {
+        let dir = std::env::var("CINCH_CORPUS").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus").into()
+        });
+        let Ok(manifest) = std::fs::read_to_string(format!("{dir}/manifest.jsonl")) else {
+            return;
+        };
+        let mut wrong = Vec::new();
+        for line in manifest.lines().filter(|l| !l.trim().is_empty()) {
+            let rec: serde_json::Value = serde_json::from_str(line).unwrap();
+            let text = std::fs::read_to_string(format!("{dir}/{}", rec["file"].as_str().unwrap()))
+                .unwrap();
+            let want = match rec["category"].as_str().unwrap() {
+                "json_array" => Kind::Json,
+                "logs" => Kind::Log,
+                "search" => Kind::Search,
+                "diffs" => Kind::Diff,
+                "code" => Kind::Code,
+                _ => Kind::Prose,
+            };
+            let got = detect(&text);
+            if got.kind != want {
+                wrong.push(format!("{}: {:?} instead of {want:?}", rec["id"], got.kind));
+            }
+            let file = rec["file"].as_str().unwrap();
+            let lang = match file.rsplit('.').next() {
+                _ if want != Kind::Code => None,
+                Some("rs") => Some(Language::Rust),
+                Some("py") => Some(Language::Python),
+                Some("go") => Some(Language::Go),
+                Some("js") => Some(Language::JavaScript),
+                Some("ts") => Some(Language::TypeScript),
+                Some("rb") => Some(Language::Ruby),
+                Some("java") => Some(Language::Java),
+                _ => got.language,
+            };
+            if got.language != lang {
+                wrong.push(format!("{file}: {:?} instead of {lang:?}", got.language));
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+}
