@@ -239,7 +239,11 @@ fn language(lines: &[&str]) -> Language {
         .map(|(lang, re)| (lines.iter().filter(|l| re.is_match(l)).count(), *lang))
         .collect();
     let count = |lang| counts.iter().find(|(_, l)| *l == lang).map_or(0, |c| c.0);
-    match counts.iter().filter(|(n, _)| *n > 0).max_by_key(|(n, _)| *n) {
+    match counts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .max_by_key(|(n, _)| *n)
+    {
         // TypeScript is JavaScript with types: a few typed lines make it TypeScript.
         Some((_, Language::JavaScript | Language::TypeScript))
             if count(Language::TypeScript) >= 2 =>
@@ -264,7 +268,9 @@ fn looks_like_json(input: &str) -> bool {
             rest.is_empty()
                 || rest.starts_with(['{', '[', '"', ']', '-'])
                 || rest.starts_with(|c: char| c.is_ascii_digit())
-                || ["true", "false", "null"].iter().any(|w| rest.starts_with(w))
+                || ["true", "false", "null"]
+                    .iter()
+                    .any(|w| rest.starts_with(w))
         }
         _ => false,
     }

@@ -3,12 +3,15 @@
 #![deny(missing_docs)]
 
 pub mod ccr;
+pub mod context;
 pub mod detect;
 pub mod json;
 pub mod query;
 pub mod route;
+pub mod text;
 pub mod tokens;
 
 pub use ccr::{GetError, Key, Store, StoreError};
-pub use route::{compress, warm, Kind, Options, Report, DEFAULT_BUDGET};
+pub use detect::{Kind, Language};
+pub use route::{compress, warm, Options, Report, DEFAULT_BUDGET};
 pub use tokens::Tokenizer;

@@ -75,9 +75,12 @@ impl Query {
                 value: value.to_lowercase(),
             });
         }
-        for quoted in text.split('"').skip(1).step_by(2) {
-            if !quoted.trim().is_empty() {
-                push_unique(&mut q.exact, quoted.trim().to_lowercase());
+        // "Quoted" and `backticked` terms (identifiers, messages) are matched exactly.
+        for quote in ['"', '`'] {
+            for quoted in text.split(quote).skip(1).step_by(2) {
+                if !quoted.trim().is_empty() {
+                    push_unique(&mut q.exact, quoted.trim().to_lowercase());
+                }
             }
         }
         for raw in text.split_whitespace() {

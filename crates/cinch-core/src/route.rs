@@ -6,11 +6,13 @@
 //! why.
 
 use crate::ccr::Store;
-use crate::json::{compress_json, JsonDetails, JsonError, JsonSettings};
+use crate::context::Context;
+use crate::detect::{detect, Kind, Language};
+use crate::json::{compress_json, JsonDetails, JsonError};
 use crate::query::Query;
+use crate::text::{self, TextDetails, TextError, TextOutcome};
 use crate::tokens::{Counter, Tokenizer};
 use serde::Serialize;
-use std::str::FromStr;
 
 /// Default token budget for one tool output. Above it SmartCrusher drops rows into the store.
 /// 2 000 tokens is about what an agent can read in full without losing the thread: roughly a
@@ -19,42 +21,6 @@ pub const DEFAULT_BUDGET: usize = 2000;
 
 /// Inputs from this size on are counted on a second thread while they are compressed.
 const PARALLEL_COUNT_MIN: usize = 4 * 1024;
-
-/// A kind of content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    /// JSON or NDJSON.
-    Json,
-    /// Anything else (passed through for now).
-    Text,
-}
-
-impl Kind {
-    /// The kind's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Json => "json",
-            Kind::Text => "text",
-        }
-    }
-}
-
-/// An unknown kind name.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown kind {0:?} (expected json or text)")]
-pub struct UnknownKind(String);
-
-impl FromStr for Kind {
-    type Err = UnknownKind;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "json" | "ndjson" => Ok(Kind::Json),
-            "text" => Ok(Kind::Text),
-            other => Err(UnknownKind(other.to_string())),
-        }
-    }
-}
 
 /// What to compress for.
 #[derive(Debug, Clone)]
@@ -103,9 +69,15 @@ pub struct Report {
     /// Why nothing was done, or why a fallback was taken.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For code, the language detected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
     /// JSON details.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub json: Option<JsonDetails>,
+    /// Details of a text compressor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextDetails>,
     /// Time of the compression call, in microseconds.
     pub elapsed_us: u64,
 }
@@ -116,22 +88,69 @@ pub struct Report {
 /// once; the CLI reports it as `init_us`.
 pub fn warm(tokenizer: Tokenizer) {
     tokenizer.warm();
-    let sample = warm_sample();
     let store = crate::ccr::MemoryStore::default();
-    for (query, budget) in [
-        ("", 200),
-        ("status = failed item-7", 200),
-        ("", DEFAULT_BUDGET),
-    ] {
+    let json = warm_sample();
+    let samples = [
+        (json.as_str(), "", 200),
+        (&json, "status = failed item-7", 200),
+        (&json, "", DEFAULT_BUDGET),
+        (WARM_LOG, "errors", 20),
+        (WARM_SEARCH, "where is run defined", 20),
+        (WARM_DIFF, "", 20),
+        (WARM_CODE, "", 20),
+    ];
+    for (text, query, budget) in samples {
         let opts = Options {
             query: query.to_string(),
             budget,
             tokenizer,
             ..Options::default()
         };
-        let _ = compress(&sample, &opts, &store);
+        let _ = compress(text, &opts, &store);
     }
 }
+
+const WARM_LOG: &str = "2024-05-01 12:00:00,001 INFO [main] app.Server: started on port 8080
+2024-05-01 12:00:01,002 INFO [main] app.Server: started on port 8081
+2024-05-01 12:00:02,003 WARN [pool-1] app.Db: slow query took 1200ms
+2024-05-01 12:00:03,004 ERROR [pool-2] app.Db: connection refused: db-1:5432
+\tat app.Db.connect(Db.java:42)
+2024-05-01 12:00:04,005 INFO [main] app.Server: stopped
+";
+
+const WARM_SEARCH: &str = "src/main.rs:10:fn run(args: Args) -> Result<()> {
+src/main.rs:42:    run(args)?;
+src/lib.rs:7:pub use crate::run::run;
+src/run.rs:3:pub fn run() {}
+";
+
+const WARM_DIFF: &str = "commit 0123456789abcdef0123456789abcdef01234567
+Author: A <a@example.com>
+
+    Fix the thing
+
+diff --git a/src/a.rs b/src/a.rs
+index 1111111..2222222 100644
+--- a/src/a.rs
++++ b/src/a.rs
+@@ -1,7 +1,7 @@ fn a() {
+ one
+ two
+ three
+-four
++FOUR
+ five
+ six
+ seven
+diff --git a/Cargo.lock b/Cargo.lock
+--- a/Cargo.lock
++++ b/Cargo.lock
+@@ -1,2 +1,2 @@
+-version = 1
++version = 2
+";
+
+const WARM_CODE: &str = "use std::io;\n\npub fn main() {\n    let x = 1;\n}\n";
 
 /// A listing of the usual shape (ids, names, categories, numbers, URLs, a nested object, an
 /// error message), large enough to be counted on the helper thread and to need selection.
@@ -171,60 +190,54 @@ pub fn compress(input: &str, opts: &Options, store: &dyn Store) -> Report {
             route(input, opts, &query, &counter, store)
         }))
         .unwrap_or_else(|_| Routed {
-            kind: detect(input),
+            kind: detect(input).kind,
+            language: None,
             outcome: Err("internal error in the compressor; the input goes out unchanged".into()),
         });
         (counter.input_tokens(), result)
     });
-    let kind = result.kind;
+    let passthrough =
+        |reason: String, json: Option<JsonDetails>, text: Option<TextDetails>| Report {
+            output: input.to_string(),
+            kind: result.kind,
+            strategy: "passthrough",
+            tokens_before,
+            tokens_after: tokens_before,
+            lossless: true,
+            ccr_keys: Vec::new(),
+            reason: Some(reason),
+            language: result.language,
+            json,
+            text,
+            elapsed_us: 0,
+        };
     let mut report = match result.outcome {
         Ok(c) if c.tokens < tokens_before => Report {
             output: c.output,
-            kind,
+            kind: result.kind,
             strategy: c.strategy,
             tokens_before,
             tokens_after: c.tokens,
             lossless: c.lossless,
             ccr_keys: c.keys,
             reason: None,
+            language: result.language,
             json: c.json,
+            text: c.text,
             elapsed_us: 0,
         },
         Ok(c) => passthrough(
-            input,
-            kind,
-            tokens_before,
             format!(
                 "no candidate was smaller than the input ({} >= {tokens_before} tokens)",
                 c.tokens
             ),
             c.json,
+            c.text,
         ),
-        Err(reason) => passthrough(input, kind, tokens_before, reason, None),
+        Err(reason) => passthrough(reason, None, None),
     };
     report.elapsed_us = started.elapsed().as_micros() as u64;
     report
-}
-
-fn passthrough(
-    input: &str,
-    kind: Kind,
-    tokens: usize,
-    reason: String,
-    json: Option<JsonDetails>,
-) -> Report {
-    Report {
-        output: input.to_string(),
-        kind,
-        strategy: "passthrough",
-        tokens_before: tokens,
-        tokens_after: tokens,
-        lossless: true,
-        ccr_keys: Vec::new(),
-        reason: Some(reason),
-        json,
-        elapsed_us: 0,
-    }
 }
 
 struct Candidate {
@@ -234,10 +247,12 @@ struct Candidate {
     lossless: bool,
     keys: Vec<String>,
     json: Option<JsonDetails>,
+    text: Option<TextDetails>,
 }
 
 struct Routed {
     kind: Kind,
+    language: Option<Language>,
     outcome: Result<Candidate, String>,
 }
 
@@ -248,43 +263,62 @@ fn route(
     counter: &Counter,
     store: &dyn Store,
 ) -> Routed {
-    let kind = opts.kind.unwrap_or_else(|| detect(input));
-    let outcome = match kind {
-        Kind::Json => {
-            let settings = JsonSettings {
-                query,
-                budget: opts.budget,
-                counter,
-                store,
-                namespace: &opts.namespace,
-            };
-            match compress_json(input, &settings) {
-                Ok(o) => Ok(Candidate {
-                    output: o.output,
-                    strategy: o.strategy,
-                    tokens: o.tokens,
-                    lossless: o.lossless,
-                    keys: o.ccr_keys.iter().map(|k| k.to_string()).collect(),
-                    json: Some(o.details),
-                }),
-                Err(e @ (JsonError::NotJson(_) | JsonError::Unverified)) => Err(e.to_string()),
-                Err(JsonError::Store(e)) => Err(format!(
-                    "{e}; nothing was dropped, the input goes out unchanged"
-                )),
-            }
-        }
-        Kind::Text => {
-            Err("text compressors are not built yet; text passes through unchanged".to_string())
-        }
+    let detected = match opts.kind {
+        Some(kind) => crate::detect::Detected {
+            kind,
+            language: None,
+        },
+        None => detect(input),
     };
-    Routed { kind, outcome }
-}
-
-/// Detects the kind of `input`: JSON when it starts like a JSON container (the JSON
-/// compressor then decides whether it really parses).
-pub fn detect(input: &str) -> Kind {
-    match input.trim_start().as_bytes().first() {
-        Some(b'{' | b'[') => Kind::Json,
-        _ => Kind::Text,
+    let ctx = Context {
+        query,
+        budget: opts.budget,
+        counter,
+        store,
+        namespace: &opts.namespace,
+    };
+    let text_candidate = |r: Result<TextOutcome, TextError>| match r {
+        Ok(o) => Ok(Candidate {
+            tokens: counter.count(&o.output),
+            output: o.output,
+            strategy: o.strategy,
+            lossless: false,
+            keys: o.ccr_keys.iter().map(|k| k.to_string()).collect(),
+            json: None,
+            text: Some(o.details),
+        }),
+        Err(TextError::Store(e)) => Err(format!(
+            "{e}; nothing was dropped, the input goes out unchanged"
+        )),
+        Err(e) => Err(e.to_string()),
+    };
+    let outcome = match detected.kind {
+        Kind::Json => match compress_json(input, &ctx) {
+            Ok(o) => Ok(Candidate {
+                output: o.output,
+                strategy: o.strategy,
+                tokens: o.tokens,
+                lossless: o.lossless,
+                keys: o.ccr_keys.iter().map(|k| k.to_string()).collect(),
+                json: Some(o.details),
+                text: None,
+            }),
+            Err(e @ (JsonError::NotJson(_) | JsonError::Unverified)) => Err(e.to_string()),
+            Err(JsonError::Store(e)) => Err(format!(
+                "{e}; nothing was dropped, the input goes out unchanged"
+            )),
+        },
+        Kind::Log => text_candidate(text::log::compress_log(input, &ctx)),
+        Kind::Search => text_candidate(text::search::compress_search(input, &ctx)),
+        Kind::Diff => text_candidate(text::diff::compress_diff(input, &ctx)),
+        Kind::Code | Kind::Prose => Err(format!(
+            "the {} compressor is not built yet; the input passes through unchanged",
+            detected.kind.name()
+        )),
+    };
+    Routed {
+        kind: detected.kind,
+        language: detected.language,
+        outcome,
     }
 }

@@ -31,7 +31,7 @@ enum Command {
         /// What the agent is asking; decides what is kept.
         #[arg(long, default_value = "")]
         query: String,
-        /// Force the content kind (json, text) instead of detecting it.
+        /// Force the content kind (json, log, search, diff, code, prose) instead of detecting it.
         #[arg(long)]
         kind: Option<Kind>,
         /// Token budget for the output; above it, rows are dropped into the store.

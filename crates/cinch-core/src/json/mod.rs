@@ -12,9 +12,10 @@ pub mod parse;
 mod select;
 mod syntax;
 
-use crate::ccr::{marker, Key, Store, StoreError};
-use crate::query::{contains_exact, scalar_str, Query};
-use crate::tokens::{estimate, Counter};
+use crate::ccr::{marker, Key, StoreError};
+use crate::context::Context;
+use crate::query::{contains_exact, scalar_str};
+use crate::tokens::estimate;
 use encode::{
     compact_json, encode_document, encode_value, estimate_encoded, estimate_value, object_rows,
     Cells, Ctx, Table,
@@ -24,20 +25,6 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-
-/// Settings for one JSON compression.
-pub struct JsonSettings<'a> {
-    /// What the agent is asking.
-    pub query: &'a Query,
-    /// Token budget for the output; above it rows may be dropped (into the store).
-    pub budget: usize,
-    /// Counts the candidates.
-    pub counter: &'a Counter<'a>,
-    /// Where dropped content goes.
-    pub store: &'a dyn Store,
-    /// The store namespace.
-    pub namespace: &'a str,
-}
 
 /// Per-strategy details for the report.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -100,7 +87,7 @@ pub enum JsonError {
 }
 
 /// Compresses a JSON or NDJSON document.
-pub fn compress_json(text: &str, s: &JsonSettings) -> Result<JsonOutcome, JsonError> {
+pub fn compress_json(text: &str, s: &Context) -> Result<JsonOutcome, JsonError> {
     let doc = parse::parse(text)?;
     let mut details = JsonDetails {
         ndjson: doc.ndjson,
@@ -278,7 +265,7 @@ const PROSE_MIN: usize = 1024;
 const PROSE_KEEP: usize = 240;
 
 struct Lossy<'a, 'b> {
-    s: &'b JsonSettings<'a>,
+    s: &'b Context<'a>,
     scale: f64,
     /// What the output's markers stand for, stored only if the lossy result is chosen.
     pending: Vec<(Key, Vec<u8>)>,

@@ -1,0 +1,346 @@
+//! Diffs (`git show`, `git diff`, unified diffs): every file and every changed line of code.
+//!
+//! Kept: the commit header and message, each file's `diff --git` line and its mode, rename and
+//! binary lines, every hunk header, every added and removed line of code (and configuration),
+//! and one context line on either side of a change. Dropped: `index` lines, the `---`/`+++`
+//! lines that repeat the path, context further from a change. Lockfiles, generated and
+//! vendored files, and prose or data files (docs, licenses, fixtures) keep, per hunk of more
+//! than a few changed lines, the hunk header, its longest changed line and a line of counts;
+//! whitespace-only hunks shrink to one line. Unlike the other text compressors this works on
+//! diffs of any size: context repeats the files around a change, and what a review needs is
+//! the change. The whole original goes to the store under the marker at the end.
+
+use super::{content, lines_of, store_dropped, TextDetails, TextError, TextOutcome};
+use crate::context::Context;
+use std::collections::BTreeMap;
+
+/// Context lines kept on each side of a change.
+const CONTEXT: usize = 1;
+
+const LOCKFILES: &[&str] = &[
+    "Cargo.lock",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "bun.lockb",
+    "Gemfile.lock",
+    "poetry.lock",
+    "Pipfile.lock",
+    "uv.lock",
+    "go.sum",
+    "composer.lock",
+    "flake.lock",
+    "mix.lock",
+    "pubspec.lock",
+    "Podfile.lock",
+    "packages.lock.json",
+];
+
+/// Changed lines of prose or data files shown in full per hunk; past this, only the longest.
+const PROSE_HUNK: usize = 6;
+/// Changed lines of code shown in full per hunk; past this (new files, rewrites), the hunk's
+/// outline: its first lines, its declarations and top-level lines, its longest line.
+const CODE_HUNK: usize = 40;
+/// Lines an outline keeps at most.
+const OUTLINE_MAX: usize = 24;
+
+fn declaration_re() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r"^[+-]\s*(?:(?:pub(?:\([\w:]+\))?|export|default|async|static|public|private|protected|abstract|final|unsafe|const)\s+)*(?:fn|struct|enum|trait|impl|mod|type|def|class|module|interface|func|function|package|import|use|from)\b")
+            .expect("valid pattern")
+    })
+}
+
+/// The longest of the changed lines (by its text without the sign and surrounding spaces); the
+/// first of equals.
+fn longest(lines: &[&str], changed: &[usize]) -> Option<usize> {
+    changed.iter().copied().max_by_key(|&i| {
+        let body = content(lines[i]).get(1..).unwrap_or("");
+        (body.trim().chars().count(), std::cmp::Reverse(i))
+    })
+}
+
+/// The changed lines (indices into `lines`) an outline of a large hunk keeps.
+fn outline(lines: &[&str], changed: &[usize]) -> Vec<usize> {
+    let indent = |i: usize| {
+        let body = &content(lines[i])[1..];
+        (!body.trim().is_empty()).then(|| body.len() - body.trim_start().len())
+    };
+    let top = changed.iter().filter_map(|&i| indent(i)).min().unwrap_or(0);
+    let mut keep: Vec<usize> = changed.iter().copied().take(3).collect();
+    keep.extend(
+        changed
+            .iter()
+            .copied()
+            .filter(|&i| declaration_re().is_match(content(lines[i])) || indent(i) == Some(top)),
+    );
+    let longest = longest(lines, changed);
+    keep.extend(longest);
+    keep.sort_unstable();
+    keep.dedup();
+    if keep.len() > OUTLINE_MAX {
+        // Flat text (every line at the top level): the first lines and the longest.
+        keep.truncate(OUTLINE_MAX - 1);
+        keep.extend(longest);
+        keep.sort_unstable();
+        keep.dedup();
+    }
+    keep
+}
+
+/// Why a file's changes are not worth reading line by line, if they are not.
+fn machine_made(path: &str) -> Option<&'static str> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if LOCKFILES.contains(&name) {
+        return Some("lockfile");
+    }
+    let vendored = ["vendor/", "node_modules/", "third_party/", "third-party/"];
+    if vendored
+        .iter()
+        .any(|v| path.starts_with(v) || path.contains(&format!("/{v}")))
+    {
+        return Some("vendored");
+    }
+    let generated = [
+        ".min.js", ".min.css", ".pb.go", "_pb2.py", ".js.map", ".css.map",
+    ];
+    if generated.iter().any(|g| name.ends_with(g)) || name.contains(".generated.") {
+        return Some("generated");
+    }
+    let lower = name.to_ascii_lowercase();
+    let prose = [
+        ".md",
+        ".markdown",
+        ".rst",
+        ".txt",
+        ".adoc",
+        ".csv",
+        ".tsv",
+        ".svg",
+        ".snap",
+    ];
+    let notices = [
+        "license",
+        "licence",
+        "copying",
+        "unlicense",
+        "notice",
+        "authors",
+        "changelog",
+        "changes",
+        "history",
+    ];
+    if prose.iter().any(|e| lower.ends_with(e))
+        || notices.iter().any(|n| lower.starts_with(n))
+        || ["fixtures/", "testdata/", "__snapshots__/"]
+            .iter()
+            .any(|d| path.contains(d))
+    {
+        return Some("text");
+    }
+    None
+}
+
+/// The `b/` path of a `diff --git a/X b/Y` line.
+fn diff_path(line: &str) -> &str {
+    let rest = line.trim_start_matches("diff --git ");
+    match rest.rfind(" b/") {
+        Some(i) => &rest[i + 3..],
+        None => rest,
+    }
+}
+
+/// Whether the removed and added lines differ only in whitespace.
+fn whitespace_only(body: &[&str]) -> bool {
+    let squeeze = |sign: char| -> String {
+        body.iter()
+            .filter(|l| l.starts_with(sign))
+            .flat_map(|l| l[1..].chars().filter(|c| !c.is_whitespace()))
+            .collect()
+    };
+    let changed = body.iter().any(|l| l.starts_with(['+', '-']));
+    changed && squeeze('-') == squeeze('+')
+}
+
+/// Compresses a diff (see the module docs).
+pub fn compress_diff(text: &str, ctx: &Context) -> Result<TextOutcome, TextError> {
+    let lines = lines_of(text);
+    let n = lines.len();
+    let mut keep = vec![true; n];
+    let mut notes: BTreeMap<usize, String> = BTreeMap::new();
+    let mut dropped: BTreeMap<String, usize> = BTreeMap::new();
+    let mut drop = |keep: &mut [bool], i: usize, why: &str| {
+        if keep[i] {
+            keep[i] = false;
+            *dropped.entry(why.to_string()).or_default() += 1;
+        }
+    };
+
+    // Sections: each file's lines, from its `diff --git` line to the next.
+    let starts: Vec<usize> = (0..n)
+        .filter(|&i| lines[i].starts_with("diff --git ") || lines[i].starts_with("diff --cc "))
+        .collect();
+    if starts.is_empty() {
+        return Err(TextError::NothingToDrop(
+            "no `diff --git` sections were found",
+        ));
+    }
+    for (s, &start) in starts.iter().enumerate() {
+        let end = starts.get(s + 1).copied().unwrap_or(n);
+        let header = content(lines[start]);
+        if header.starts_with("diff --cc ") {
+            // Combined diffs of merges stay as they are.
+            continue;
+        }
+        let not_code = machine_made(diff_path(header));
+        let first_hunk = (start..end)
+            .find(|&i| lines[i].starts_with("@@"))
+            .unwrap_or(end);
+        for (i, line) in lines.iter().enumerate().take(first_hunk).skip(start + 1) {
+            if line.starts_with("index ") || line.starts_with("--- ") || line.starts_with("+++ ") {
+                drop(&mut keep, i, "file header");
+            }
+        }
+        let mut h = first_hunk;
+        while h < end {
+            let body_end = (h + 1..end)
+                .find(|&i| lines[i].starts_with("@@"))
+                .unwrap_or(end);
+            let body = &lines[h + 1..body_end];
+            let changed: Vec<usize> = (h + 1..body_end)
+                .filter(|&i| lines[i].starts_with(['+', '-']))
+                .collect();
+            if whitespace_only(body) {
+                for i in h + 1..body_end {
+                    drop(&mut keep, i, "whitespace-only");
+                }
+                notes.insert(
+                    h,
+                    format!(
+                        "[whitespace-only changes: {} lines, not shown]\n",
+                        body.len()
+                    ),
+                );
+            } else if let Some(why) = not_code.filter(|_| changed.len() > PROSE_HUNK) {
+                // The longest changed line stands for the hunk.
+                let longest = longest(&lines, &changed);
+                let added = changed
+                    .iter()
+                    .filter(|&&i| lines[i].starts_with('+'))
+                    .count();
+                for i in h + 1..body_end {
+                    if Some(i) != longest {
+                        drop(&mut keep, i, why);
+                    }
+                }
+                notes.insert(
+                    h,
+                    format!(
+                        "[{why}: +{added} -{} lines; the longest:]\n",
+                        changed.len() - added
+                    ),
+                );
+            } else if changed.len() > CODE_HUNK {
+                let shown = outline(&lines, &changed);
+                let added = changed
+                    .iter()
+                    .filter(|&&i| lines[i].starts_with('+'))
+                    .count();
+                for i in h + 1..body_end {
+                    if shown.binary_search(&i).is_err() {
+                        drop(&mut keep, i, "large hunk");
+                    }
+                }
+                notes.insert(
+                    h,
+                    format!(
+                        "[+{added} -{} lines; shown: {} of them, the first, the declarations and top-level lines, the longest]\n",
+                        changed.len() - added,
+                        shown.len()
+                    ),
+                );
+            } else {
+                for (i, line) in lines.iter().enumerate().take(body_end).skip(h + 1) {
+                    let near = changed.binary_search(&i).is_ok() || {
+                        let at = changed.partition_point(|&c| c < i);
+                        let before = at.checked_sub(1).map(|a| i - changed[a]);
+                        let after = changed.get(at).map(|&c| c - i);
+                        before.is_some_and(|d| d <= CONTEXT) || after.is_some_and(|d| d <= CONTEXT)
+                    };
+                    if !near && line.starts_with(' ') {
+                        drop(&mut keep, i, "context");
+                    }
+                }
+            }
+            h = body_end;
+        }
+    }
+    let kept = keep.iter().filter(|&&k| k).count();
+    if kept == n {
+        return Err(TextError::NothingToDrop("the diff has nothing but changes"));
+    }
+    let mut out = String::with_capacity(text.len() / 2);
+    for (i, line) in lines.iter().enumerate() {
+        if keep[i] {
+            out.push_str(line);
+            if let Some(note) = notes.get(&i) {
+                if !out.ends_with('\n') {
+                    out.push('\n');
+                }
+                out.push_str(note);
+            }
+        }
+    }
+    let summary = format!(
+        "the full diff: {} of {n} lines omitted here ({}); {} files",
+        n - kept,
+        super::top_counts(&dropped, 4),
+        starts.len()
+    );
+    let (marker, key) = store_dropped(ctx, text, &summary)?;
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&marker);
+    Ok(TextOutcome {
+        output: out,
+        strategy: "diff-trim",
+        ccr_keys: vec![key],
+        details: TextDetails {
+            lines_before: n,
+            lines_kept: kept,
+            groups: starts.len(),
+            dropped,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn machine_made_files() {
+        assert_eq!(machine_made("Cargo.lock"), Some("lockfile"));
+        assert_eq!(machine_made("web/package-lock.json"), Some("lockfile"));
+        assert_eq!(machine_made("vendor/github.com/x/y.go"), Some("vendored"));
+        assert_eq!(machine_made("static/app.min.js"), Some("generated"));
+        assert_eq!(machine_made("src/lock.rs"), None);
+        assert_eq!(machine_made("crates/index/LICENSE-MIT"), Some("text"));
+        assert_eq!(machine_made("docs/guide.md"), Some("text"));
+    }
+
+    #[test]
+    fn whitespace_only_hunks() {
+        assert!(whitespace_only(&["-  a = 1\n", "+a = 1\n", " b\n"]));
+        assert!(!whitespace_only(&["-a = 1\n", "+a = 2\n"]));
+        assert!(!whitespace_only(&[" context\n"]));
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(diff_path("diff --git a/src/x.rs b/src/y.rs"), "src/y.rs");
+    }
+}

@@ -1,0 +1,95 @@
+//! Compressors for text: logs, search results, diffs.
+//!
+//! Each keeps the lines it keeps byte for byte (line endings included), says in place what it
+//! left out, and stores what it dropped under one key named by a marker line
+//! `<<ccr:KEY SUMMARY>>`. Logs and search results are cut only above the budget: a text that
+//! fits is left whole. Diffs are trimmed at any size (see [`diff`]).
+
+pub mod diff;
+pub mod log;
+pub mod search;
+
+use crate::ccr::{marker, Key, StoreError};
+use crate::context::Context;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What a text compressor made.
+#[derive(Debug)]
+pub struct TextOutcome {
+    /// The text the model sees.
+    pub output: String,
+    /// What was done.
+    pub strategy: &'static str,
+    /// Keys of what was stored.
+    pub ccr_keys: Vec<Key>,
+    /// Counts for the report.
+    pub details: TextDetails,
+}
+
+/// Counts for the report of a text compressor.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct TextDetails {
+    /// Lines in the input.
+    pub lines_before: usize,
+    /// Input lines kept verbatim.
+    pub lines_kept: usize,
+    /// Groups found: line templates in a log, files in search results or a diff.
+    pub groups: usize,
+    /// Dropped lines by what they were (log level, context lines, files collapsed, ...).
+    pub dropped: BTreeMap<String, usize>,
+}
+
+/// Why a text compressor did nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum TextError {
+    /// The text fits the budget as it is.
+    #[error("the text fits the budget ({0} tokens), so nothing was dropped")]
+    WithinBudget(usize),
+    /// Nothing could be dropped without losing what must stay.
+    #[error("{0}")]
+    NothingToDrop(&'static str),
+    /// The store did not take what would have been dropped.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The lines of `text`, each with its line ending.
+pub(crate) fn lines_of(text: &str) -> Vec<&str> {
+    text.split_inclusive('\n').collect()
+}
+
+/// A line without its line ending.
+pub(crate) fn content(line: &str) -> &str {
+    line.trim_end_matches(['\n', '\r'])
+}
+
+/// Refuses texts within the budget.
+pub(crate) fn over_budget(ctx: &Context) -> Result<(), TextError> {
+    let tokens = ctx.counter.input_tokens();
+    if tokens <= ctx.budget {
+        return Err(TextError::WithinBudget(tokens));
+    }
+    Ok(())
+}
+
+/// Stores `dropped` and returns the marker line (ending in a line break) and its key.
+pub(crate) fn store_dropped(
+    ctx: &Context,
+    dropped: &str,
+    summary: &str,
+) -> Result<(String, Key), TextError> {
+    let key = ctx.store.put(ctx.namespace, dropped.as_bytes())?;
+    Ok((format!("{}\n", marker(&key, summary)), key))
+}
+
+/// `a 3, b 2, c 1` for the largest counts first, at most `n` of them.
+pub(crate) fn top_counts(counts: &BTreeMap<String, usize>, n: usize) -> String {
+    let mut by: Vec<(&String, &usize)> = counts.iter().collect();
+    by.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    by.iter()
+        .take(n)
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
