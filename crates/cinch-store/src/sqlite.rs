@@ -22,7 +22,12 @@ pub struct SqliteStore {
     hits: AtomicU64,
     misses: AtomicU64,
     touched: Mutex<Touched>,
+    /// Bytes stored since the last checkpoint.
+    written: AtomicU64,
 }
+
+/// A long-running process checkpoints the log after this many bytes stored.
+const CHECKPOINT_EVERY: u64 = 16 << 20;
 
 #[derive(Debug, Default)]
 struct Touched {
@@ -108,6 +113,10 @@ impl SqliteStore {
                 rusqlite::DEFAULT_NAME,
                 rusqlite::FileControl::PersistWal(&mut 1),
             )?;
+            // Checkpoints (copying the log into the database, with a sync to disk) would land
+            // in whichever put crosses the threshold; they run instead when the store closes or
+            // after every CHECKPOINT_EVERY bytes written.
+            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute_batch(SCHEMA)?;
             let v1: bool = tx
@@ -139,6 +148,7 @@ impl SqliteStore {
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             touched: Mutex::new(Touched::default()),
+            written: AtomicU64::new(0),
         })
     }
 
@@ -253,6 +263,11 @@ impl SqliteStore {
             .map_err(err)?;
         self.evict(&tx).map_err(err)?;
         tx.commit().map_err(err)?;
+        let size: u64 = contents.iter().map(|c| c.len() as u64).sum();
+        if self.written.fetch_add(size, Ordering::Relaxed) + size >= CHECKPOINT_EVERY {
+            self.written.store(0, Ordering::Relaxed);
+            checkpoint(&conn);
+        }
         Ok(keys)
     }
 }
@@ -284,10 +299,19 @@ fn counter(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
         .query_row([name], |r| r.get(0))
 }
 
+/// Copies the log into the database file as far as readers allow. A checkpoint that cannot
+/// finish now is finished by a later one; nothing is lost either way.
+fn checkpoint(conn: &Connection) {
+    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+}
+
 impl Drop for SqliteStore {
     fn drop(&mut self) {
         // Counters are statistics: a failure to record them must not fail anything else.
         let _ = self.flush_reads();
+        if let Ok(conn) = self.conn.lock() {
+            checkpoint(&conn);
+        }
     }
 }
 
