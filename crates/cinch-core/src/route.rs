@@ -311,7 +311,8 @@ fn route(
         Kind::Log => text_candidate(text::log::compress_log(input, &ctx)),
         Kind::Search => text_candidate(text::search::compress_search(input, &ctx)),
         Kind::Diff => text_candidate(text::diff::compress_diff(input, &ctx)),
-        Kind::Code | Kind::Prose => Err(format!(
+        Kind::Prose => text_candidate(text::prose::compress_prose(input, &ctx)),
+        Kind::Code => Err(format!(
             "the {} compressor is not built yet; the input passes through unchanged",
             detected.kind.name()
         )),

@@ -1,4 +1,4 @@
-//! Compressors for text: logs, search results, diffs.
+//! Compressors for text: logs, search results, diffs, prose.
 //!
 //! Each keeps the lines it keeps byte for byte (line endings included), says in place what it
 //! left out, and stores what it dropped under one key named by a marker line
@@ -7,6 +7,7 @@
 
 pub mod diff;
 pub mod log;
+pub mod prose;
 pub mod search;
 
 use crate::ccr::{marker, Key, StoreError};
