@@ -184,9 +184,7 @@ pub fn compress_prose(text: &str, ctx: &Context) -> Result<TextOutcome, TextErro
     let mut dropped: BTreeMap<String, usize> = BTreeMap::new();
     let mut seen_paragraphs: HashSet<&str> = HashSet::new();
     for (k, s) in secs.iter().enumerate() {
-        for i in s.start..s.start + s.heading_lines {
-            keep[i] = true;
-        }
+        keep[s.start..s.start + s.heading_lines].fill(true);
         // An HTML heading's text may sit on the next line.
         let html_heading = s.heading_lines == 1 && p.html_heading.is_match(content(lines[s.start]));
         let body_start =
