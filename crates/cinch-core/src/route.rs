@@ -312,10 +312,7 @@ fn route(
         Kind::Search => text_candidate(text::search::compress_search(input, &ctx)),
         Kind::Diff => text_candidate(text::diff::compress_diff(input, &ctx)),
         Kind::Prose => text_candidate(text::prose::compress_prose(input, &ctx)),
-        Kind::Code => Err(format!(
-            "the {} compressor is not built yet; the input passes through unchanged",
-            detected.kind.name()
-        )),
+        Kind::Code => text_candidate(text::code::compress_code(input, detected.language, &ctx)),
     };
     Routed {
         kind: detected.kind,

@@ -1,10 +1,11 @@
-//! Compressors for text: logs, search results, diffs, prose.
+//! Compressors for text: logs, search results, diffs, code, prose.
 //!
 //! Each keeps the lines it keeps byte for byte (line endings included), says in place what it
 //! left out, and stores what it dropped under one key named by a marker line
 //! `<<ccr:KEY SUMMARY>>`. Logs and search results are cut only above the budget: a text that
 //! fits is left whole. Diffs are trimmed at any size (see [`diff`]).
 
+pub mod code;
 pub mod diff;
 pub mod log;
 pub mod prose;
