@@ -230,6 +230,16 @@ pub fn detect(input: &str) -> Detected {
     Detected::of(Kind::Prose)
 }
 
+/// The language of `input` taken as code (for `--kind code`).
+pub fn language_of(input: &str) -> Language {
+    let lines: Vec<&str> = input
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(SAMPLE)
+        .collect();
+    language(&lines)
+}
+
 /// The language whose tell-tale lines are most common.
 fn language(lines: &[&str]) -> Language {
     let p = patterns();

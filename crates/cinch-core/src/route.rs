@@ -88,6 +88,7 @@ pub struct Report {
 /// once; the CLI reports it as `init_us`.
 pub fn warm(tokenizer: Tokenizer) {
     tokenizer.warm();
+    text::code::warm();
     let store = crate::ccr::MemoryStore::default();
     let json = warm_sample();
     let samples = [
@@ -150,7 +151,7 @@ diff --git a/Cargo.lock b/Cargo.lock
 +version = 2
 ";
 
-const WARM_CODE: &str = "use std::io;\n\npub fn main() {\n    let x = 1;\n}\n";
+const WARM_CODE: &str = "//! A sample.\n//! Two lines.\nuse a::b;\nuse a::c;\nuse d::e;\nuse f::g;\nuse h::i;\nuse j::k;\nuse l::m;\nuse n::o;\nuse p::q;\nuse r::s;\nuse t::u;\n\n/// Runs.\n/// More.\npub fn main() {\n    let x = f(1);\n    let y = g(x);\n    let z = h(y);\n    println!(\"{z}\");\n}\n";
 
 /// A listing of the usual shape (ids, names, categories, numbers, URLs, a nested object, an
 /// error message), large enough to be counted on the helper thread and to need selection.
@@ -264,6 +265,12 @@ fn route(
     store: &dyn Store,
 ) -> Routed {
     let detected = match opts.kind {
+        Some(Kind::Code) => crate::detect::Detected {
+            kind: Kind::Code,
+            language: detect(input)
+                .language
+                .or_else(|| Some(crate::detect::language_of(input))),
+        },
         Some(kind) => crate::detect::Detected {
             kind,
             language: None,

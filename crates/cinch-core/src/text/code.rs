@@ -46,6 +46,25 @@ fn grammar(lang: Language) -> Option<tree_sitter::Language> {
     })
 }
 
+/// Loads every grammar and parses a line with it, so that a first real call finds them ready.
+pub(crate) fn warm() {
+    let langs = [
+        Language::Rust,
+        Language::Python,
+        Language::Go,
+        Language::JavaScript,
+        Language::TypeScript,
+        Language::Ruby,
+        Language::Java,
+    ];
+    let mut parser = Parser::new();
+    for grammar in langs.into_iter().filter_map(grammar) {
+        if parser.set_language(&grammar).is_ok() {
+            let _ = parser.parse("x = f(1)\n", None);
+        }
+    }
+}
+
 /// Node kinds that are functions with a body, in any of the grammars.
 const FUNCTIONS: &[&str] = &[
     "function_item",
