@@ -128,14 +128,14 @@ fn patterns() -> &'static Patterns {
             // A date, a time or a level word near the start of the line.
             log: re(r"(?x)^.{0,48}?(
                 \d{4}[-/.]\d{1,2}[-/.]\d{1,2}
-              | \b\d{1,2}:\d{2}:\d{2}
-              | \b(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|SEVERE|FATAL|CRITICAL)\b
+              | (?-u:\b)\d{1,2}:\d{2}:\d{2}
+              | (?-u:\b)(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|SEVERE|FATAL|CRITICAL)(?-u:\b)
               | \[(?:trace|debug|info|notice|warn|warning|error|crit|alert|emerg)\]
             )"),
             build: re(r"(?x)^(
                 test\ .+\ \.\.\.\ |running\ \d+\ tests?|test\ result:
               | \s*(?:Compiling|Checking|Finished|Running|Downloading|Downloaded|Building|Fresh)\ 
-              | (?:PASS|FAIL|PASSED|FAILED|ERROR|ok)\b
+              | (?:PASS|FAIL|PASSED|FAILED|ERROR|ok)(?-u:\b)
               | ={3,}.*(?:passed|failed|error|test\ session\ starts)
               | npm\ (?:ERR!|WARN)|\[(?:INFO|WARNING|ERROR)\]
               | (?:error|warning)(?:\[\w+\])?:\ 
@@ -145,7 +145,7 @@ fn patterns() -> &'static Patterns {
             hunk: re(r"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@"),
             code: re(r"(?x)(
                 [;{}]\s*$|\)\s*$|:\s*$|,\s*$|^\s*(?://|/\*|\*|\#!|--)
-              | ^\s*(?:pub|fn|let|use|impl|mod|struct|enum|trait|def|class|import|from|return|if|elif|else|for|while|func|package|var|const|function|export|require|module|end|public|private|protected|static|async|await|match|case|switch|try|catch|raise|yield)\b
+              | ^\s*(?:pub|fn|let|use|impl|mod|struct|enum|trait|def|class|import|from|return|if|elif|else|for|while|func|package|var|const|function|export|require|module|end|public|private|protected|static|async|await|match|case|switch|try|catch|raise|yield)(?-u:\b)
               | ^\s*@\w+|^\s*\#\[|^\s*\#\ ?(?:typed|frozen_string_literal|-\*-|!)
             )"),
             // A sentence: several words of letters, ending like one.

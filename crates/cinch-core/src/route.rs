@@ -327,3 +327,35 @@ fn route(
         outcome,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every compressor runs on its warm-up sample without an internal error (a pattern that
+    /// does not compile, a panic) being hidden by the fail-open guard.
+    #[test]
+    fn every_compressor_runs_cleanly() {
+        let store = crate::ccr::MemoryStore::default();
+        let json = warm_sample();
+        for (text, kind) in [
+            (json.as_str(), Kind::Json),
+            (WARM_LOG, Kind::Log),
+            (WARM_SEARCH, Kind::Search),
+            (WARM_DIFF, Kind::Diff),
+            (WARM_CODE, Kind::Code),
+            ("# Title\n\nSome prose that goes on for a while. And more.\n\n## Part\n\nText here.\n", Kind::Prose),
+        ] {
+            let opts = Options {
+                budget: 10,
+                kind: Some(kind),
+                query: "errors in `main`".into(),
+                ..Options::default()
+            };
+            let r = compress(text, &opts, &store);
+            let reason = r.reason.unwrap_or_default();
+            assert!(!reason.contains("internal error"), "{kind:?}: {reason}");
+            assert_eq!(r.kind, kind);
+        }
+    }
+}

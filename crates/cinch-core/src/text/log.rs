@@ -36,7 +36,7 @@ const ERROR_FORMS: usize = 8;
 fn error_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"(?i)\b(?:errors?|fail|failed|failure|fatal|exception|denied|refused|timed? ?out|timeout|unreachable|panic(?:ked)?|critical|corrupt\w*|abort(?:ed)?|invalid|unable|cannot|can't|severe)\b")
+        Regex::new(r"(?i)(?-u:\b)(?:errors?|fail|failed|failure|fatal|exception|denied|refused|timed? ?out|timeout|unreachable|panic(?:ked)?|critical|corrupt\w*|abort(?:ed)?|invalid|unable|cannot|can't|severe)(?-u:\b)")
             .expect("valid pattern")
     })
 }
@@ -44,7 +44,7 @@ fn error_re() -> &'static Regex {
 fn level_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"(?i)(?:^|[\s\[(<,|])(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|SEVERE|FATAL|CRIT|CRITICAL|ALERT|EMERG|[VDIWEF])(?:$|[\s\]):>,|])")
+        Regex::new(r"(?i-u)(?:^|[\s\[(<,|])(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|SEVERE|FATAL|CRIT|CRITICAL|ALERT|EMERG|[VDIWEF])(?:$|[\s\]):>,|])")
             .expect("valid pattern")
     })
 }

@@ -32,7 +32,7 @@ fn line_re() -> &'static Regex {
 fn definition_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"\b(?:def|class|fn|struct|enum|trait|type|func|function|module|interface|impl|mod|macro_rules!|const|let|var)\s+(?:\([^)]*\)\s*)?([A-Za-z_][A-Za-z0-9_]*)")
+        Regex::new(r"(?-u:\b)(?:def|class|fn|struct|enum|trait|type|func|function|module|interface|impl|mod|macro_rules!|const|let|var)\s+(?:\([^)]*\)\s*)?([A-Za-z_][A-Za-z0-9_]*)")
             .expect("valid pattern")
     })
 }
@@ -41,7 +41,7 @@ fn definition_re() -> &'static Regex {
 fn receiver_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"\bfunc\s*\(\s*\w+\s+\*?([A-Za-z_][A-Za-z0-9_]*)").expect("valid pattern")
+        Regex::new(r"(?-u:\b)func\s*\(\s*\w+\s+\*?([A-Za-z_][A-Za-z0-9_]*)").expect("valid pattern")
     })
 }
 
