@@ -1,9 +1,11 @@
-//! Arbitrary text through the whole router with a small budget, so the lossy path runs.
+//! Arbitrary text through the whole router (detection and every compressor) with a small
+//! budget, so the lossy paths run.
 //!
 //! An optional first line `#<budget>|<query>` sets the budget and query; otherwise the budget
 //! is 50 and the query "status = error id 42". Checks: the output never costs more tokens than
 //! the input; a lossless non-passthrough output decodes to exactly the parsed input; every CCR
-//! key reported is retrievable from the store.
+//! key reported is retrievable from the store; no compressor panicked (the router's fail-open
+//! guard would hide it).
 #![no_main]
 
 use cinch_core::ccr::{MemoryStore, DEFAULT_NAMESPACE};
@@ -37,6 +39,12 @@ fuzz_target!(|data: &[u8]| {
     };
     let report = compress(text, &opts, &store);
 
+    // The router fails open on a panic; here a panic must not hide behind it.
+    let reason = report.reason.clone().unwrap_or_default();
+    assert!(
+        !reason.contains("internal error"),
+        "a compressor panicked on: {text:?}"
+    );
     assert!(
         report.tokens_after <= report.tokens_before,
         "output costs more than the input: {} > {}\ninput: {text:?}\noutput: {:?}",
