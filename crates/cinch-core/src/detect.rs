@@ -125,8 +125,8 @@ fn patterns() -> &'static Patterns {
     P.get_or_init(|| {
         let re = |p: &str| Regex::new(p).expect("valid pattern");
         Patterns {
-            // A date, a time or a level word near the start of the line.
-            log: re(r"(?x)^.{0,48}?(
+            // A date, a time or a level word (matched against the start of a line only).
+            log: re(r"(?x)(
                 \d{4}[-/.]\d{1,2}[-/.]\d{1,2}
               | (?-u:\b)\d{1,2}:\d{2}:\d{2}
               | (?-u:\b)(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|SEVERE|FATAL|CRITICAL)(?-u:\b)
@@ -193,7 +193,7 @@ pub fn detect(input: &str) -> Detected {
     if diff_header || unified {
         return Detected::of(Kind::Diff);
     }
-    if share(&|l| p.log.is_match(l) || p.build.is_match(l)) >= 0.6 {
+    if share(&|l| p.log.is_match(head(l, 64)) || p.build.is_match(l)) >= 0.6 {
         return Detected::of(Kind::Log);
     }
     let search = share(&|l| p.search.is_match(l));
@@ -238,6 +238,15 @@ pub fn language_of(input: &str) -> Language {
         .take(SAMPLE)
         .collect();
     language(&lines)
+}
+
+/// The first `n` bytes of `line` (fewer, to end on a character boundary).
+fn head(line: &str, n: usize) -> &str {
+    let mut end = n.min(line.len());
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    &line[..end]
 }
 
 /// The language whose tell-tale lines are most common.
