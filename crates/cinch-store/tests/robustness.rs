@@ -12,13 +12,14 @@ fn content(tag: &str, i: usize) -> String {
     format!("{tag} entry {i} {}", "payload ".repeat(i % 300))
 }
 
-/// Not a test on its own: the writer process the tests below start. It puts entries in a loop
-/// into `CINCH_TEST_STORE` and prints `PUT KEY I` after each put returned, reading back the
-/// previous entry as it goes; it stops after `CINCH_TEST_COUNT` entries, or when killed.
-#[test]
-#[ignore = "the writer process that the durability tests start"]
-fn writer_process() {
-    let url = std::env::var("CINCH_TEST_STORE").expect("started by a durability test");
+/// In a child started by [`start_writer`], the test that starts writers acts as one: it puts
+/// entries in a loop into `CINCH_TEST_STORE` and prints `PUT KEY I` after each put returned,
+/// reading back the previous entry as it goes; it stops after `CINCH_TEST_COUNT` entries, or when
+/// killed. Returns whether it was that child.
+fn act_as_writer_if_asked() -> bool {
+    let Ok(url) = std::env::var("CINCH_TEST_STORE") else {
+        return false;
+    };
     let tag = std::env::var("CINCH_TEST_TAG").unwrap_or_default();
     let count: usize = std::env::var("CINCH_TEST_COUNT")
         .ok()
@@ -35,21 +36,18 @@ fn writer_process() {
         }
         last = Some((key, c));
     }
+    true
 }
 
-fn start_writer(url: &str, tag: &str, count: Option<usize>) -> std::process::Child {
+/// Starts this test binary again, running only `test`, as a writer (see
+/// [`act_as_writer_if_asked`]).
+fn start_writer(test: &str, url: &str, tag: &str, count: Option<usize>) -> std::process::Child {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "--ignored",
-        "--exact",
-        "writer_process",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env("CINCH_TEST_STORE", url)
-    .env("CINCH_TEST_TAG", tag)
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null());
+    cmd.args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env("CINCH_TEST_STORE", url)
+        .env("CINCH_TEST_TAG", tag)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
     if let Some(n) = count {
         cmd.env("CINCH_TEST_COUNT", n.to_string());
     }
@@ -58,8 +56,8 @@ fn start_writer(url: &str, tag: &str, count: Option<usize>) -> std::process::Chi
 
 /// Starts a writer, kills it with SIGKILL after `confirmed` puts have returned, and checks
 /// that every one of them is there, intact, when the store is opened again.
-fn killed_writer_loses_nothing_it_confirmed(url: &str) {
-    let mut child = start_writer(url, "killed", None);
+fn killed_writer_loses_nothing_it_confirmed(test: &str, url: &str) {
+    let mut child = start_writer(test, url, "killed", None);
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut confirmed: Vec<(Key, usize)> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -90,24 +88,42 @@ fn killed_writer_loses_nothing_it_confirmed(url: &str) {
 
 #[test]
 fn sqlite_keeps_every_confirmed_entry_through_sigkill() {
+    if act_as_writer_if_asked() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
-    killed_writer_loses_nothing_it_confirmed(dir.path().join("ccr.sqlite").to_str().unwrap());
+    killed_writer_loses_nothing_it_confirmed(
+        "sqlite_keeps_every_confirmed_entry_through_sigkill",
+        dir.path().join("ccr.sqlite").to_str().unwrap(),
+    );
 }
 
 #[test]
 fn redis_keeps_every_confirmed_entry_through_sigkill() {
+    if act_as_writer_if_asked() {
+        return;
+    }
     let server = RedisServer::start().expect("a redis-server for the Redis tests");
-    killed_writer_loses_nothing_it_confirmed(&server.url);
+    killed_writer_loses_nothing_it_confirmed(
+        "redis_keeps_every_confirmed_entry_through_sigkill",
+        &server.url,
+    );
 }
 
 #[test]
 fn two_processes_share_one_sqlite_file() {
+    if act_as_writer_if_asked() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ccr.sqlite");
     let url = path.to_str().unwrap();
     let writers: Vec<_> = ["left", "right"]
         .iter()
-        .map(|tag| (tag, start_writer(url, tag, Some(500))))
+        .map(|tag| {
+            let child = start_writer("two_processes_share_one_sqlite_file", url, tag, Some(500));
+            (tag, child)
+        })
         .collect();
     let mut keys = Vec::new();
     for (tag, child) in writers {
