@@ -105,8 +105,10 @@ const NOT_CALLS: &[&str] = &[
 /// The most used callees in `body`, for the marker.
 fn calls(body: &str) -> String {
     let mut counts: HashMap<&str, usize> = HashMap::new();
-    for c in calls_re().captures_iter(body) {
-        let name = c.get(1).map_or("", |m| m.as_str());
+    for m in calls_re().find_iter(body) {
+        let name = m
+            .as_str()
+            .trim_end_matches(|c: char| c == '(' || c.is_whitespace());
         if !NOT_CALLS.contains(&name) {
             *counts.entry(name).or_default() += 1;
         }

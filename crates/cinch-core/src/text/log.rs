@@ -52,8 +52,10 @@ fn level_re() -> &'static Regex {
 /// The level a line declares near its start, normalised (`W` → `WARN`).
 fn level(line: &str) -> Option<&'static str> {
     let head = &line[..floor_char_boundary(line, 96)];
-    let m = level_re().captures(head)?;
-    let word = m.get(1)?.as_str();
+    // `find`, not `captures`: the word is the match without its delimiters, and finding runs
+    // on the fast engine.
+    let m = level_re().find(head)?;
+    let word = m.as_str().trim_matches(|c: char| !c.is_ascii_alphabetic());
     // A single letter counts only in Android's `pid tid L tag:` shape.
     if word.len() == 1 && !word.starts_with(|c: char| c.is_ascii_uppercase()) {
         return None;

@@ -21,12 +21,48 @@ struct Hit<'a> {
     text: &'a str,
 }
 
-fn line_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"^(?:(?P<path>[^\s:][^:]*?):(?P<n>\d+):|(?P<cpath>[^\s:][^:]*?)-(?P<cn>\d+)-|(?P<hn>\d+)[:-])(?P<text>.*)$")
-            .expect("valid pattern")
-    })
+/// A search result line: `path:N:text` (a match), `path-N-text` (context), or `N:text` /
+/// `N-text` under a ripgrep heading (no path).
+fn parse_line(line: &str) -> Option<(Option<&str>, usize, &str)> {
+    // Digits at `at`, then `sep`: the number and where the text starts.
+    let number = |at: usize, sep: u8| -> Option<(usize, usize)> {
+        let digits = line.as_bytes()[at..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        let end = at + digits;
+        (digits > 0 && line.as_bytes().get(end) == Some(&sep))
+            .then(|| Some((line[at..end].parse().ok()?, end + 1)))
+            .flatten()
+    };
+    if line.starts_with(|c: char| c.is_ascii_digit()) {
+        for sep in [b':', b'-'] {
+            if let Some((n, text)) = number(0, sep) {
+                return Some((None, n, &line[text..]));
+            }
+        }
+    }
+    if line.is_empty() || line.starts_with(char::is_whitespace) || line.starts_with(':') {
+        return None;
+    }
+    // A path runs to the first `:`; a match line has `:N:` there.
+    let colon = line.find(':');
+    if let Some(i) = colon {
+        if let Some((n, text)) = number(i + 1, b':') {
+            return Some((Some(&line[..i]), n, &line[text..]));
+        }
+    }
+    // A context line: the first `-N-` before any `:`.
+    let limit = colon.unwrap_or(line.len());
+    for (i, _) in line[..limit].match_indices('-') {
+        if i == 0 {
+            continue;
+        }
+        if let Some((n, text)) = number(i + 1, b'-') {
+            return Some((Some(&line[..i]), n, &line[text..]));
+        }
+    }
+    None
 }
 
 fn definition_re() -> &'static Regex {
@@ -73,7 +109,6 @@ fn searched_word(hits: &[&Hit]) -> Option<String> {
 pub fn compress_search(text: &str, ctx: &Context) -> Result<TextOutcome, TextError> {
     over_budget(ctx)?;
     let lines = lines_of(text);
-    let re = line_re();
     // Files in order of first appearance, each with its lines.
     let mut files: Vec<(String, Vec<Hit>)> = Vec::new();
     let mut by_path: HashMap<String, usize> = HashMap::new();
@@ -81,7 +116,7 @@ pub fn compress_search(text: &str, ctx: &Context) -> Result<TextOutcome, TextErr
     let mut other = Vec::new();
     for (index, line) in lines.iter().enumerate() {
         let c = content(line);
-        let Some(m) = re.captures(c) else {
+        let Some((path, n, text)) = parse_line(c) else {
             // ripgrep's heading mode: a path on its own line.
             if !c.trim().is_empty() && c != "--" && !c.contains(char::is_whitespace) {
                 heading = Some(c.to_string());
@@ -89,21 +124,10 @@ pub fn compress_search(text: &str, ctx: &Context) -> Result<TextOutcome, TextErr
             other.push(index);
             continue;
         };
-        let path = m
-            .name("path")
-            .or_else(|| m.name("cpath"))
-            .map(|p| p.as_str().to_string())
-            .or_else(|| heading.clone());
-        let Some(path) = path else {
+        let Some(path) = path.map(str::to_string).or_else(|| heading.clone()) else {
             other.push(index);
             continue;
         };
-        let n = m
-            .name("n")
-            .or_else(|| m.name("cn"))
-            .or_else(|| m.name("hn"))
-            .and_then(|n| n.as_str().parse().ok())
-            .unwrap_or(0);
         let f = *by_path.entry(path.clone()).or_insert_with(|| {
             files.push((path, Vec::new()));
             files.len() - 1
@@ -111,7 +135,7 @@ pub fn compress_search(text: &str, ctx: &Context) -> Result<TextOutcome, TextErr
         files[f].1.push(Hit {
             index,
             line_no: n,
-            text: m.name("text").map_or("", |t| t.as_str()),
+            text,
         });
     }
     if files.is_empty() {
@@ -134,13 +158,26 @@ pub fn compress_search(text: &str, ctx: &Context) -> Result<TextOutcome, TextErr
                 .as_deref()
                 .is_some_and(|s| s.eq_ignore_ascii_case(&name))
     };
+    // Only lines that name a subject can define it: a cheap test before the patterns.
+    let subjects: Vec<String> = query_words
+        .iter()
+        .cloned()
+        .chain(searched.clone())
+        .collect();
+    let names_subject = |text: &str| {
+        let lower = text.to_ascii_lowercase();
+        subjects
+            .iter()
+            .any(|s| lower.contains(&s.to_ascii_lowercase()))
+    };
     let defines = |h: &Hit| {
-        definition_re()
-            .captures_iter(h.text)
-            .any(|c| is_subject(&c[1]))
-            || receiver_re()
-                .captures(h.text)
-                .is_some_and(|c| is_subject(&c[1]))
+        names_subject(h.text)
+            && (definition_re()
+                .captures_iter(h.text)
+                .any(|c| is_subject(&c[1]))
+                || receiver_re()
+                    .captures(h.text)
+                    .is_some_and(|c| is_subject(&c[1])))
     };
     let texts: Vec<Vec<&str>> = all.iter().map(|h| vec![h.text]).collect();
     let scores = bm25(&texts, &ctx.query.words);
@@ -300,15 +337,21 @@ mod tests {
 
     #[test]
     fn lines_parse_in_all_three_shapes() {
-        let re = line_re();
-        let m = re.captures("src/a.rs:12:fn main() {").unwrap();
         assert_eq!(
-            (&m["path"], &m["n"], &m["text"]),
-            ("src/a.rs", "12", "fn main() {")
+            parse_line("src/a.rs:12:fn main() {"),
+            Some((Some("src/a.rs"), 12, "fn main() {"))
         );
-        let m = re.captures("crates/uv-bench/x.rs-7-context").unwrap();
-        assert_eq!((&m["cpath"], &m["cn"]), ("crates/uv-bench/x.rs", "7"));
-        let m = re.captures("42:    body").unwrap();
-        assert_eq!(&m["hn"], "42");
+        assert_eq!(
+            parse_line("crates/uv-bench/x.rs-7-context"),
+            Some((Some("crates/uv-bench/x.rs"), 7, "context"))
+        );
+        assert_eq!(parse_line("42:    body"), Some((None, 42, "    body")));
+        assert_eq!(
+            parse_line("src/a-1-b.rs:3:x"),
+            Some((Some("src/a-1-b.rs"), 3, "x"))
+        );
+        assert_eq!(parse_line("just text: no number"), None);
+        assert_eq!(parse_line("  indented:1:x"), None);
+        assert_eq!(parse_line("--"), None);
     }
 }
