@@ -150,25 +150,16 @@ pub fn compress_search(text: &str, ctx: &Context) -> Result<TextOutcome, TextErr
         .chain(ctx.query.exact.iter())
         .map(|w| w.to_ascii_lowercase())
         .collect();
-    let searched = searched_word(&all);
-    let is_subject = |name: &str| {
-        let name = name.to_ascii_lowercase();
-        query_words.contains(&name)
-            || searched
-                .as_deref()
-                .is_some_and(|s| s.eq_ignore_ascii_case(&name))
-    };
-    // Only lines that name a subject can define it: a cheap test before the patterns.
+    // What the search is about: the query's words and terms, and the word most lines share.
     let subjects: Vec<String> = query_words
-        .iter()
-        .cloned()
-        .chain(searched.clone())
+        .into_iter()
+        .chain(searched_word(&all).map(|s| s.to_ascii_lowercase()))
         .collect();
+    let is_subject = |name: &str| subjects.contains(&name.to_ascii_lowercase());
+    // Only lines that name a subject can define it: a cheap test before the patterns.
     let names_subject = |text: &str| {
         let lower = text.to_ascii_lowercase();
-        subjects
-            .iter()
-            .any(|s| lower.contains(&s.to_ascii_lowercase()))
+        subjects.iter().any(|s| lower.contains(s.as_str()))
     };
     let defines = |h: &Hit| {
         names_subject(h.text)
