@@ -193,8 +193,12 @@ fn sleep_until(start: Instant, ms: u64) {
     }
 }
 
+/// One module of tests per backend, each test running one behaviour on that backend.
 macro_rules! conformance {
-    ($backend:ident: $($test:ident),* $(,)?) => {
+    ($($backend:ident),* ; $tests:tt) => {
+        $( conformance!(@backend $backend $tests); )*
+    };
+    (@backend $backend:ident [$($test:ident),* $(,)?]) => {
         mod $backend {
             $(
                 #[test]
@@ -206,7 +210,7 @@ macro_rules! conformance {
     };
 }
 
-conformance!(memory:
+conformance!(memory, sqlite, redis; [
     put_is_idempotent,
     content_comes_back_byte_for_byte,
     unknown_keys_are_unknown_and_counted,
@@ -217,30 +221,4 @@ conformance!(memory:
     content_larger_than_the_store_is_refused,
     clear_removes_everything,
     many_threads_at_once,
-);
-
-conformance!(sqlite:
-    put_is_idempotent,
-    content_comes_back_byte_for_byte,
-    unknown_keys_are_unknown_and_counted,
-    namespaces_do_not_see_each_other,
-    reads_extend_the_lifetime,
-    gc_removes_what_has_expired,
-    capacity_evicts_the_least_recently_used,
-    content_larger_than_the_store_is_refused,
-    clear_removes_everything,
-    many_threads_at_once,
-);
-
-conformance!(redis:
-    put_is_idempotent,
-    content_comes_back_byte_for_byte,
-    unknown_keys_are_unknown_and_counted,
-    namespaces_do_not_see_each_other,
-    reads_extend_the_lifetime,
-    gc_removes_what_has_expired,
-    capacity_evicts_the_least_recently_used,
-    content_larger_than_the_store_is_refused,
-    clear_removes_everything,
-    many_threads_at_once,
-);
+]);

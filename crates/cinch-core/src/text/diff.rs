@@ -10,7 +10,7 @@
 //! diffs of any size: context repeats the files around a change, and what a review needs is
 //! the change. The whole original goes to the store under the marker at the end.
 
-use super::{content, lines_of, store_dropped, TextDetails, TextError, TextOutcome};
+use super::{content, finish, lines_of, TextDetails, TextError, TextOutcome};
 use crate::context::Context;
 use std::collections::BTreeMap;
 
@@ -299,22 +299,19 @@ pub fn compress_diff(text: &str, ctx: &Context) -> Result<TextOutcome, TextError
         super::top_counts(&dropped, 4),
         starts.len()
     );
-    let (marker, key) = store_dropped(ctx, text, &summary)?;
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    out.push_str(&marker);
-    Ok(TextOutcome {
-        output: out,
-        strategy: "diff-trim",
-        ccr_keys: vec![key],
-        details: TextDetails {
+    finish(
+        ctx,
+        out,
+        text,
+        &summary,
+        "diff-trim",
+        TextDetails {
             lines_before: n,
             lines_kept: kept,
             groups: starts.len(),
             dropped,
         },
-    })
+    )
 }
 
 #[cfg(test)]

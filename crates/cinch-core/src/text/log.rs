@@ -10,7 +10,7 @@
 //! says how many like it were left out and where. The rest goes to the store under one marker
 //! that counts it by level.
 
-use super::{content, lines_of, over_budget, store_dropped, TextDetails, TextError, TextOutcome};
+use super::{content, finish, lines_of, over_budget, TextDetails, TextError, TextOutcome};
 use crate::context::Context;
 use crate::query::contains_exact;
 use regex::Regex;
@@ -367,22 +367,19 @@ pub fn compress_log(text: &str, ctx: &Context) -> Result<TextOutcome, TextError>
         super::top_counts(&by_level, 4),
         miner.templates.len()
     );
-    let (marker, key) = store_dropped(ctx, &dropped_text, &summary)?;
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    out.push_str(&marker);
-    Ok(TextOutcome {
-        output: out,
-        strategy: "log-templates",
-        ccr_keys: vec![key],
-        details: TextDetails {
+    finish(
+        ctx,
+        out,
+        &dropped_text,
+        &summary,
+        "log-templates",
+        TextDetails {
             lines_before: n,
             lines_kept: kept,
             groups: miner.templates.len(),
             dropped: by_level,
         },
-    })
+    )
 }
 
 #[cfg(test)]

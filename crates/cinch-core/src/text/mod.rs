@@ -75,14 +75,27 @@ pub(crate) fn over_budget(ctx: &Context) -> Result<(), TextError> {
     Ok(())
 }
 
-/// Stores `dropped` and returns the marker line (ending in a line break) and its key.
-pub(crate) fn store_dropped(
+/// Stores `stored` (what `output` leaves out) and ends `output` with the marker line naming it.
+pub(crate) fn finish(
     ctx: &Context,
-    dropped: &str,
+    mut output: String,
+    stored: &str,
     summary: &str,
-) -> Result<(String, Key), TextError> {
-    let key = ctx.store.put(ctx.namespace, dropped.as_bytes())?;
-    Ok((format!("{}\n", marker(&key, summary)), key))
+    strategy: &'static str,
+    details: TextDetails,
+) -> Result<TextOutcome, TextError> {
+    let key = ctx.store.put(ctx.namespace, stored.as_bytes())?;
+    if !output.is_empty() && !output.ends_with('\n') {
+        output.push('\n');
+    }
+    output.push_str(&marker(&key, summary));
+    output.push('\n');
+    Ok(TextOutcome {
+        output,
+        strategy,
+        ccr_keys: vec![key],
+        details,
+    })
 }
 
 /// `a 3, b 2, c 1` for the largest counts first, at most `n` of them.

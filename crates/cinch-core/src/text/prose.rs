@@ -8,7 +8,7 @@
 //! definitions and repeated paragraphs are dropped everywhere. The whole original goes to the
 //! store under the marker at the end.
 
-use super::{content, lines_of, over_budget, store_dropped, TextDetails, TextError, TextOutcome};
+use super::{content, finish, lines_of, over_budget, TextDetails, TextError, TextOutcome};
 use crate::context::Context;
 use crate::query::{bm25, words};
 use crate::tokens::estimate;
@@ -266,22 +266,19 @@ pub fn compress_prose(text: &str, ctx: &Context) -> Result<TextOutcome, TextErro
         lines.len(),
         secs.len()
     );
-    let (marker, key) = store_dropped(ctx, text, &summary)?;
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    out.push_str(&marker);
-    Ok(TextOutcome {
-        output: out,
-        strategy: "prose-outline",
-        ccr_keys: vec![key],
-        details: TextDetails {
+    finish(
+        ctx,
+        out,
+        text,
+        &summary,
+        "prose-outline",
+        TextDetails {
             lines_before: lines.len(),
             lines_kept: kept,
             groups: secs.len(),
             dropped,
         },
-    })
+    )
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! the budget. A file whose lines were not all kept gets one line saying how many were left
 //! out and where, so no file disappears; kept lines stay byte for byte.
 
-use super::{content, lines_of, over_budget, store_dropped, TextDetails, TextError, TextOutcome};
+use super::{content, finish, lines_of, over_budget, TextDetails, TextError, TextOutcome};
 use crate::context::Context;
 use crate::query::bm25;
 use crate::tokens::estimate;
@@ -285,21 +285,19 @@ pub fn compress_search(text: &str, ctx: &Context) -> Result<TextOutcome, TextErr
         all.len(),
         files.len()
     );
-    let (marker, key) = store_dropped(ctx, &dropped_text, &summary)?;
-    out.push_str(&marker);
-    let mut dropped = BTreeMap::new();
-    dropped.insert("lines".to_string(), dropped_matches);
-    Ok(TextOutcome {
-        output: out,
-        strategy: "search-by-file",
-        ccr_keys: vec![key],
-        details: TextDetails {
+    finish(
+        ctx,
+        out,
+        &dropped_text,
+        &summary,
+        "search-by-file",
+        TextDetails {
             lines_before: lines.len(),
             lines_kept: kept,
             groups: files.len(),
-            dropped,
+            dropped: BTreeMap::from([("lines".to_string(), dropped_matches)]),
         },
-    })
+    )
 }
 
 #[cfg(test)]
