@@ -1,7 +1,8 @@
 //! Source code: the outline stays, function bodies go to the store one by one.
 //!
 //! The file is parsed with the tree-sitter grammar of its language (Rust, Python, Go,
-//! JavaScript, TypeScript, Ruby, Java). Everything outside function bodies stays byte for byte:
+//! JavaScript, TypeScript, Ruby, Java); other languages get an outline by indentation (blocks
+//! under function-like headers). Everything outside function bodies stays byte for byte:
 //! imports, type, struct, enum, trait and class definitions, signatures, comments. The body of
 //! each function or method is replaced by one line, `<<ccr:KEY N lines; calls a, b, c>>`,
 //! unless it is short or the query is about it (the function's name, or the class or impl it
@@ -354,6 +355,56 @@ fn import_root(text: &str) -> String {
         .map_or_else(|| "other".to_string(), |m| m.as_str().to_string())
 }
 
+/// For languages without a grammar: blocks under a line that looks like a function header
+/// (it has a `(` and ends in `{` or `:`, and the lines after it are indented deeper) are
+/// elided like function bodies; the header and the closing line stay.
+fn indentation_outline(lines: &[&str], terms: &[String]) -> Vec<Elision> {
+    let indent = |i: usize| {
+        let c = content(lines[i]);
+        (!c.trim().is_empty()).then(|| c.len() - c.trim_start().len())
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let header = content(lines[i]).trim_end();
+        let Some(level) = indent(i) else {
+            i += 1;
+            continue;
+        };
+        let opens = header.contains('(') && header.ends_with(['{', ':']);
+        let named = terms
+            .iter()
+            .any(|t| header.to_ascii_lowercase().contains(t.as_str()));
+        if !opens || named {
+            i += 1;
+            continue;
+        }
+        // The block: the following lines indented deeper (blank lines included).
+        let mut last = i;
+        let mut j = i + 1;
+        while j < lines.len() {
+            match indent(j) {
+                Some(l) if l <= level => break,
+                Some(_) => last = j,
+                None => {}
+            }
+            j += 1;
+        }
+        if last > i && last - i > SHORT_BODY {
+            out.push(Elision {
+                first: i + 1,
+                last,
+                name: header.trim().chars().take(60).collect(),
+                shared: false,
+            });
+            i = last + 1;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
 /// A string standing as a statement: a Python module or class docstring.
 fn is_docstring_statement(node: Node) -> bool {
     node.kind() == "expression_statement"
@@ -377,38 +428,42 @@ pub fn compress_code(
 ) -> Result<TextOutcome, TextError> {
     over_budget(ctx)?;
     let lang = language.unwrap_or(Language::Other);
-    let Some(grammar) = grammar(lang) else {
-        return Err(TextError::NothingToDrop(
-            "no parser for this language; the code passes through unchanged",
-        ));
-    };
-    let mut parser = Parser::new();
-    parser
-        .set_language(&grammar)
-        .map_err(|_| TextError::NothingToDrop("the grammar could not be loaded"))?;
-    let tree = parser
-        .parse(text, None)
-        .ok_or(TextError::NothingToDrop("the code could not be parsed"))?;
-    let mut walk = Walk {
-        source: text,
-        terms: ctx.query.exact.clone(),
-        elisions: Vec::new(),
-        comment_rows: Vec::new(),
-        import_rows: Vec::new(),
-    };
-    walk.visit(tree.root_node(), 0);
     let lines = lines_of(text);
-    let import_notes: HashMap<usize, String> = walk.import_elisions(&lines).into_iter().collect();
-    walk.comment_elisions(&lines);
-    if walk.elisions.is_empty() {
+    let (mut elisions, import_notes) = match grammar(lang) {
+        Some(grammar) => {
+            let mut parser = Parser::new();
+            parser
+                .set_language(&grammar)
+                .map_err(|_| TextError::NothingToDrop("the grammar could not be loaded"))?;
+            let tree = parser
+                .parse(text, None)
+                .ok_or(TextError::NothingToDrop("the code could not be parsed"))?;
+            let mut walk = Walk {
+                source: text,
+                terms: ctx.query.exact.clone(),
+                elisions: Vec::new(),
+                comment_rows: Vec::new(),
+                import_rows: Vec::new(),
+            };
+            walk.visit(tree.root_node(), 0);
+            let notes: HashMap<usize, String> = walk.import_elisions(&lines).into_iter().collect();
+            walk.comment_elisions(&lines);
+            (walk.elisions, notes)
+        }
+        None => (
+            indentation_outline(&lines, &ctx.query.exact),
+            HashMap::new(),
+        ),
+    };
+    if elisions.is_empty() {
         return Err(TextError::NothingToDrop(
             "no function body long enough to elide",
         ));
     }
-    walk.elisions.sort_by_key(|e| e.first);
+    elisions.sort_by_key(|e| e.first);
     // Nested or overlapping ranges: the outer one wins.
     let mut ranges: Vec<Elision> = Vec::new();
-    for e in walk.elisions {
+    for e in elisions {
         if ranges.last().is_none_or(|l| e.first > l.last) {
             ranges.push(e);
         }
@@ -530,6 +585,19 @@ mod tests {
         let (out, _) = outline(RUST, Language::Rust, "How does `helper` work?");
         assert!(out.contains("let w = z;"));
         assert!(!out.contains("let d = c * 2"));
+    }
+
+    #[test]
+    fn other_languages_get_an_indentation_outline() {
+        let c = "#include <stdio.h>\n\nint add(int a, int b) {\n    int c = a + b;\n    int d = c * 2;\n    printf(\"%d\", d);\n    return d;\n}\n\nint small(void) {\n    return 1;\n}\n";
+        let (out, _) = outline(c, Language::Other, "");
+        assert!(out.contains("int add(int a, int b) {\n    <<ccr:"), "{out}");
+        assert!(out.contains("lines; calls printf"), "{out}");
+        assert!(!out.contains("int d = c * 2"));
+        assert!(
+            out.contains("int small(void) {\n    return 1;\n}"),
+            "short bodies stay"
+        );
     }
 
     #[test]
