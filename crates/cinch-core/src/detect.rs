@@ -172,11 +172,7 @@ pub fn detect(input: &str) -> Detected {
         return Detected::of(Kind::Json);
     }
     let p = patterns();
-    let lines: Vec<&str> = input
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .take(SAMPLE)
-        .collect();
+    let lines = sample(input);
     if lines.is_empty() {
         return Detected::of(Kind::Prose);
     }
@@ -232,16 +228,20 @@ pub fn detect(input: &str) -> Detected {
 
 /// The language of `input` taken as code (for `--kind code`).
 pub fn language_of(input: &str) -> Language {
-    let lines: Vec<&str> = input
+    language(&sample(input))
+}
+
+/// The first non-empty lines of `input`, the ones detection looks at.
+fn sample(input: &str) -> Vec<&str> {
+    input
         .lines()
         .filter(|l| !l.trim().is_empty())
         .take(SAMPLE)
-        .collect();
-    language(&lines)
+        .collect()
 }
 
 /// The first `n` bytes of `line` (fewer, to end on a character boundary).
-fn head(line: &str, n: usize) -> &str {
+pub(crate) fn head(line: &str, n: usize) -> &str {
     let mut end = n.min(line.len());
     while !line.is_char_boundary(end) {
         end -= 1;

@@ -51,7 +51,7 @@ fn level_re() -> &'static Regex {
 
 /// The level a line declares near its start, normalised (`W` → `WARN`).
 fn level(line: &str) -> Option<&'static str> {
-    let head = &line[..floor_char_boundary(line, 96)];
+    let head = crate::detect::head(line, 96);
     // `find`, not `captures`: the word is the match without its delimiters, and finding runs
     // on the fast engine.
     let m = level_re().find(head)?;
@@ -68,16 +68,6 @@ fn level(line: &str) -> Option<&'static str> {
         "ERROR" | "ERR" | "E" | "SEVERE" => "ERROR",
         _ => "FATAL",
     })
-}
-
-fn floor_char_boundary(s: &str, mut i: usize) -> usize {
-    if i >= s.len() {
-        return s.len();
-    }
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 /// The line without ANSI colour and cursor sequences.
