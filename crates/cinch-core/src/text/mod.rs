@@ -66,13 +66,13 @@ pub(crate) fn content(line: &str) -> &str {
     line.trim_end_matches(['\n', '\r'])
 }
 
-/// Refuses texts within the budget.
+/// Refuses texts within the budget. Only the first budget's worth of tokens is counted here, so
+/// that compressing overlaps with counting the whole input.
 pub(crate) fn over_budget(ctx: &Context) -> Result<(), TextError> {
-    let tokens = ctx.counter.input_tokens();
-    if tokens <= ctx.budget {
-        return Err(TextError::WithinBudget(tokens));
+    match ctx.counter.input_up_to(ctx.budget) {
+        Some(tokens) => Err(TextError::WithinBudget(tokens)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Stores `stored` (what `output` leaves out) and ends `output` with the marker line naming it.

@@ -92,6 +92,17 @@ impl<'i> Counter<'i> {
         n
     }
 
+    /// The input's token count if it is at most `limit`, else `None`. Unlike
+    /// [`Counter::input_tokens`] this does not wait for the helper: counting stops at the limit,
+    /// so with a small limit it costs little, and compressing need not wait for the whole count.
+    pub fn input_up_to(&self, limit: usize) -> Option<usize> {
+        self.settle(false);
+        match self.input_tokens.get() {
+            Some(n) => (n <= limit).then_some(n),
+            None => self.tokenizer.count_up_to(self.input, limit),
+        }
+    }
+
     /// The exact token count of `text`.
     pub fn count(&self, text: &str) -> usize {
         self.settle(text.len() >= WAIT_MIN);
@@ -131,6 +142,23 @@ mod tests {
                 .join()
                 .unwrap();
         });
+    }
+
+    #[test]
+    fn the_input_is_compared_with_a_limit_without_waiting_for_the_helper() {
+        let input = "word ".repeat(50_000);
+        let total = Tokenizer::O200kBase.count(&input);
+        std::thread::scope(|s| {
+            let counter = Counter::in_background(s, Tokenizer::O200kBase, &input);
+            assert_eq!(counter.input_up_to(100), None);
+            assert_eq!(counter.input_up_to(total), Some(total));
+            assert_eq!(counter.input_up_to(total - 1), None);
+            assert_eq!(counter.input_tokens(), total);
+            assert_eq!(counter.input_up_to(total - 1), None);
+        });
+        let counter = Counter::new(Tokenizer::O200kBase, "two words");
+        assert_eq!(counter.input_up_to(10), Some(2));
+        assert_eq!(counter.input_up_to(1), None);
     }
 
     #[test]
