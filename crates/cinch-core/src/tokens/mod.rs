@@ -9,9 +9,10 @@ mod pieces;
 
 pub use counter::Counter;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::cell::RefCell;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 const PIECE_CACHE_MAX: usize = 1 << 16;
 
@@ -33,18 +34,23 @@ struct PieceCache {
     long: FxHashMap<Box<str>, u32>,
 }
 
+/// `bytes` (at most 15 of them) and their length packed into one integer: distinct byte strings
+/// get distinct keys.
+fn short_key(bytes: &[u8]) -> u128 {
+    let mut key = [0u8; 16];
+    key[..bytes.len()].copy_from_slice(bytes);
+    key[15] = bytes.len() as u8;
+    u128::from_le_bytes(key)
+}
+
 impl PieceCache {
     /// The count of `piece`, from the cache or from `count` (which then goes into the cache).
     fn get_or_count(&mut self, piece: &str, count: impl FnOnce() -> usize) -> usize {
         let bytes = piece.as_bytes();
         if bytes.len() < 16 {
-            // Fifteen bytes of text and its length: distinct pieces get distinct keys.
-            let mut key = [0u8; 16];
-            key[..bytes.len()].copy_from_slice(bytes);
-            key[15] = bytes.len() as u8;
             *self
                 .short
-                .entry(u128::from_le_bytes(key))
+                .entry(short_key(bytes))
                 .or_insert_with(|| count() as u32) as usize
         } else if bytes.len() <= 32 {
             if let Some(&n) = self.long.get(piece) {
@@ -107,11 +113,38 @@ impl Tokenizer {
         }
     }
 
+    /// The vocabulary's tokens of at most 15 bytes, by [`short_key`]. A piece that is a token
+    /// encodes as that one token, and most pieces are: a lookup here saves running BPE on them.
+    fn short_tokens(self) -> &'static FxHashSet<u128> {
+        static SETS: [OnceLock<FxHashSet<u128>>; 2] = [OnceLock::new(), OnceLock::new()];
+        SETS[self as usize].get_or_init(|| {
+            let bpe = &self.bpe().bpe;
+            let mut set = FxHashSet::with_capacity_and_hasher(bpe.num_tokens(), Default::default());
+            set.extend(
+                (0..bpe.num_tokens() as u32)
+                    .map(|id| bpe.token_bytes(id))
+                    .filter(|bytes| bytes.len() < 16)
+                    .map(short_key),
+            );
+            set
+        })
+    }
+
+    /// The token count of one pre-tokenizer piece.
+    fn count_piece(self, piece: &str) -> usize {
+        let bytes = piece.as_bytes();
+        if bytes.len() < 16 && self.short_tokens().contains(&short_key(bytes)) {
+            return 1;
+        }
+        self.bpe().bpe.count(bytes)
+    }
+
     /// Loads the vocabulary and runs the pre-tokenizer over a sample of typical tool output,
     /// on this thread and on a second one, so that the first real count finds the automaton's
     /// states built (they are built lazily and cached per thread).
     pub fn warm(self) {
         let _ = self.bpe().count(WARM_SAMPLE);
+        self.short_tokens();
         std::thread::scope(|s| {
             s.spawn(|| self.bpe().count(WARM_SAMPLE));
         });
@@ -128,7 +161,6 @@ impl Tokenizer {
     /// The exact count of `text` if it is at most `limit`, else `None` (found without counting
     /// the rest: comparing a candidate against a smaller one costs only that much).
     pub fn count_up_to(self, text: &str, limit: usize) -> Option<usize> {
-        let tok = self.bpe();
         PIECE_CACHE.with(|cache| {
             let mut cache = cache.borrow_mut();
             let cache = &mut cache[self as usize];
@@ -137,7 +169,7 @@ impl Tokenizer {
             }
             let mut total = 0usize;
             for piece in pieces::pieces(self, text) {
-                total += cache.get_or_count(piece, || tok.bpe.count(piece.as_bytes()));
+                total += cache.get_or_count(piece, || self.count_piece(piece));
                 if total > limit {
                     return None;
                 }
@@ -260,6 +292,51 @@ mod tests {
             let fresh = t.bpe().count(&text);
             assert_eq!(t.count(&text), fresh, "{}", t.name());
             assert_eq!(t.count(&text), fresh, "{} warm", t.name());
+        }
+    }
+
+    /// The vocabulary lookup for pieces that are one token, the piece cache and the
+    /// pre-tokenizer together count like `bpe-openai` on real tool output.
+    #[test]
+    fn the_corpus_counts_like_bpe_openai() {
+        let dir = std::env::var("CINCH_CORPUS").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus").into()
+        });
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let Ok(text) = std::fs::read_to_string(entry.path()) else {
+                continue;
+            };
+            let mut end = text.len().min(32 * 1024);
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            for t in [Tokenizer::O200kBase, Tokenizer::Cl100kBase] {
+                let head = &text[..end];
+                assert_eq!(t.count(head), t.bpe().count(head), "{:?}", entry.path());
+            }
+        }
+    }
+
+    #[test]
+    fn every_short_token_counts_as_one() {
+        for t in [Tokenizer::O200kBase, Tokenizer::Cl100kBase] {
+            let bpe = &t.bpe().bpe;
+            let mut checked = 0;
+            for id in (0..bpe.num_tokens() as u32).step_by(7) {
+                if let Ok(piece) = std::str::from_utf8(bpe.token_bytes(id)) {
+                    assert_eq!(t.count_piece(piece), 1, "{piece:?}");
+                    checked += 1;
+                }
+            }
+            assert!(checked > 10_000, "{checked}");
+            // Not tokens: each piece is counted by BPE.
+            for piece in ["xqzjxqzjxq", " 東京都庁舎", "\n\t\r"] {
+                assert_eq!(t.count_piece(piece), t.bpe().bpe.count(piece.as_bytes()));
+                assert!(t.count_piece(piece) > 1, "{piece:?}");
+            }
         }
     }
 
