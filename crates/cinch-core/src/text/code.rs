@@ -18,10 +18,12 @@ use crate::detect::Language;
 use regex::Regex;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
-use tree_sitter::{Node, Parser};
+use tree_sitter::{Node, Parser, Point, Range, Tree};
 
 /// Bodies of at most this many lines stay.
 const SHORT_BODY: usize = 3;
+/// Files from this size on are parsed in two halves at once (parsing is most of the time).
+const SPLIT_PARSE_MIN: usize = 32 * 1024;
 /// Runs of imports longer than this many lines keep their first [`IMPORTS_SHOWN`] lines.
 const LONG_IMPORTS: usize = 10;
 const IMPORTS_SHOWN: usize = 3;
@@ -64,6 +66,71 @@ pub(crate) fn warm() {
             let _ = parser.parse("x = f(1)\n", None);
         }
     }
+}
+
+/// Parses `text`, in two halves on two threads when it is large and has a top-level item near
+/// its middle. Each half is parsed as an included range of the whole text, so positions in its
+/// tree are positions in `text`. If either half does not parse cleanly (a cut inside a string
+/// or a comment, say) the whole text is parsed at once, so the result never depends on the cut.
+fn parse(grammar: &tree_sitter::Language, text: &str, lines: &[&str]) -> Option<Vec<Tree>> {
+    let parse_range = |range: Option<Range>| -> Option<Tree> {
+        let mut parser = Parser::new();
+        parser.set_language(grammar).ok()?;
+        if let Some(range) = range {
+            parser.set_included_ranges(&[range]).ok()?;
+        }
+        parser.parse(text, None)
+    };
+    if text.len() >= SPLIT_PARSE_MIN {
+        if let Some((byte, row)) = top_level_split(lines) {
+            let end_row = lines.len();
+            let (head, tail) = (
+                Range {
+                    start_byte: 0,
+                    end_byte: byte,
+                    start_point: Point::new(0, 0),
+                    end_point: Point::new(row, 0),
+                },
+                Range {
+                    start_byte: byte,
+                    end_byte: text.len(),
+                    start_point: Point::new(row, 0),
+                    end_point: Point::new(end_row, 0),
+                },
+            );
+            let (head, tail) = std::thread::scope(|s| {
+                let tail = s.spawn(|| parse_range(Some(tail)));
+                (parse_range(Some(head)), tail.join().ok().flatten())
+            });
+            if let (Some(head), Some(tail)) = (head, tail) {
+                if !head.root_node().has_error() && !tail.root_node().has_error() {
+                    return Some(vec![head, tail]);
+                }
+            }
+        }
+    }
+    parse_range(None).map(|tree| vec![tree])
+}
+
+/// Where to cut `lines` in two for parsing: the start of a line nearest the middle that begins
+/// a top-level item (text at column 0 after a blank line), as (byte offset, row), if it leaves
+/// at least an eighth of the text on each side.
+fn top_level_split(lines: &[&str]) -> Option<(usize, usize)> {
+    let total: usize = lines.iter().map(|l| l.len()).sum();
+    let mut at = 0usize;
+    let mut best: Option<(usize, usize)> = None;
+    for (row, pair) in lines.windows(2).enumerate() {
+        at += pair[0].len();
+        let starts_item = content(pair[0]).trim().is_empty()
+            && pair[1]
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'@' | b'#' | b'/'));
+        if starts_item && best.is_none_or(|(b, _)| at.abs_diff(total / 2) < b.abs_diff(total / 2)) {
+            best = Some((at, row + 1));
+        }
+    }
+    best.filter(|&(b, _)| b >= total / 8 && total - b >= total / 8)
 }
 
 /// Node kinds that are functions with a body, in any of the grammars.
@@ -431,12 +498,7 @@ pub fn compress_code(
     let lines = lines_of(text);
     let (mut elisions, import_notes) = match grammar(lang) {
         Some(grammar) => {
-            let mut parser = Parser::new();
-            parser
-                .set_language(&grammar)
-                .map_err(|_| TextError::NothingToDrop("the grammar could not be loaded"))?;
-            let tree = parser
-                .parse(text, None)
+            let trees = parse(&grammar, text, &lines)
                 .ok_or(TextError::NothingToDrop("the code could not be parsed"))?;
             let mut walk = Walk {
                 source: text,
@@ -445,7 +507,9 @@ pub fn compress_code(
                 comment_rows: Vec::new(),
                 import_rows: Vec::new(),
             };
-            walk.visit(tree.root_node(), 0);
+            for tree in &trees {
+                walk.visit(tree.root_node(), 0);
+            }
             let notes: HashMap<usize, String> = walk.import_elisions(&lines).into_iter().collect();
             walk.comment_elisions(&lines);
             (walk.elisions, notes)
@@ -609,5 +673,97 @@ mod tests {
             "{out}"
         );
         assert!(!out.contains("x = 1"));
+    }
+
+    /// The elisions, comment rows and import rows a walk over `trees` finds.
+    fn walked(text: &str, trees: &[Tree]) -> Vec<(usize, usize, String)> {
+        let mut walk = Walk {
+            source: text,
+            terms: Vec::new(),
+            elisions: Vec::new(),
+            comment_rows: Vec::new(),
+            import_rows: Vec::new(),
+        };
+        for tree in trees {
+            walk.visit(tree.root_node(), 0);
+        }
+        let mut found: Vec<(usize, usize, String)> = walk
+            .elisions
+            .iter()
+            .map(|e| (e.first, e.last, e.name.clone()))
+            .collect();
+        found.extend(walk.comment_rows.iter().map(|&(a, b)| (a, b, "#".into())));
+        found.extend(walk.import_rows.iter().cloned());
+        found
+    }
+
+    fn whole(grammar: &tree_sitter::Language, text: &str) -> Vec<Tree> {
+        let mut parser = Parser::new();
+        parser.set_language(grammar).unwrap();
+        vec![parser.parse(text, None).unwrap()]
+    }
+
+    #[test]
+    fn a_large_file_parsed_in_halves_outlines_like_the_whole() {
+        let item = "/// Doc.\nuse std::io;\n\npub fn f() -> u32 {\n    let a = 1;\n    let b = 2;\n    let c = 3;\n    a + b + c\n}\n\n";
+        let text = item.repeat(SPLIT_PARSE_MIN / item.len() + 10);
+        let lines = lines_of(&text);
+        let grammar = grammar(Language::Rust).unwrap();
+        let halves = parse(&grammar, &text, &lines).unwrap();
+        assert_eq!(halves.len(), 2, "a cut was found and both halves parsed");
+        assert_eq!(
+            walked(&text, &halves),
+            walked(&text, &whole(&grammar, &text))
+        );
+    }
+
+    #[test]
+    fn a_cut_inside_a_string_falls_back_to_one_parse() {
+        // The only top-level line after a blank line sits inside a raw string.
+        let body = "    let a = 1;\n".repeat(SPLIT_PARSE_MIN / 15);
+        let text = format!("fn a() {{\n{body}}}\nconst S: &str = r\"x\n\nfn fake() {{\n}}\n\";\nfn b() {{\n{body}}}\n");
+        let lines = lines_of(&text);
+        assert!(top_level_split(&lines).is_some());
+        let grammar = grammar(Language::Rust).unwrap();
+        let trees = parse(&grammar, &text, &lines).unwrap();
+        assert_eq!(trees.len(), 1);
+        assert!(!trees[0].root_node().has_error());
+        assert_eq!(
+            walked(&text, &trees),
+            walked(&text, &whole(&grammar, &text))
+        );
+    }
+
+    /// Large files of the corpus are parsed in halves, with the outline of a whole parse.
+    #[test]
+    fn the_corpus_parses_in_halves_like_the_whole() {
+        let dir = std::env::var("CINCH_CORPUS").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus").into()
+        });
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let lang = match path.extension().and_then(|e| e.to_str()) {
+                Some("rs") => Language::Rust,
+                Some("py") => Language::Python,
+                Some("ts") => Language::TypeScript,
+                Some("rb") => Language::Ruby,
+                _ => continue,
+            };
+            let text = std::fs::read_to_string(&path).unwrap();
+            let lines = lines_of(&text);
+            let grammar = grammar(lang).unwrap();
+            let trees = parse(&grammar, &text, &lines).unwrap();
+            if text.len() >= SPLIT_PARSE_MIN && top_level_split(&lines).is_some() {
+                assert_eq!(trees.len(), 2, "{path:?}");
+            }
+            assert_eq!(
+                walked(&text, &trees),
+                walked(&text, &whole(&grammar, &text)),
+                "{path:?}"
+            );
+        }
     }
 }
