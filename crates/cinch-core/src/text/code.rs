@@ -18,7 +18,7 @@ use crate::detect::Language;
 use regex::Regex;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
-use tree_sitter::{Node, Parser, Point, Range, Tree};
+use tree_sitter::{Node, Parser, Point, Range};
 
 /// Bodies of at most this many lines stay.
 const SHORT_BODY: usize = 3;
@@ -68,48 +68,66 @@ pub(crate) fn warm() {
     }
 }
 
-/// Parses `text`, in two halves on two threads when it is large and has a top-level item near
-/// its middle. Each half is parsed as an included range of the whole text, so positions in its
-/// tree are positions in `text`. If either half does not parse cleanly (a cut inside a string
-/// or a comment, say) the whole text is parsed at once, so the result never depends on the cut.
-fn parse(grammar: &tree_sitter::Language, text: &str, lines: &[&str]) -> Option<Vec<Tree>> {
-    let parse_range = |range: Option<Range>| -> Option<Tree> {
-        let mut parser = Parser::new();
-        parser.set_language(grammar).ok()?;
-        if let Some(range) = range {
-            parser.set_included_ranges(&[range]).ok()?;
-        }
-        parser.parse(text, None)
-    };
+/// Parses `text` and walks its tree: in two halves on two threads when it is large and has a
+/// top-level item near its middle. Each half is parsed as an included range of the whole text,
+/// so positions in its tree are positions in `text`. If either half does not parse cleanly (a
+/// cut inside a string or a comment, say) the whole text is parsed at once, so the outline never
+/// depends on the cut.
+fn walk_source<'a>(
+    grammar: &tree_sitter::Language,
+    text: &'a str,
+    lines: &[&str],
+    terms: &'a [String],
+) -> Option<Walk<'a>> {
     if text.len() >= SPLIT_PARSE_MIN {
         if let Some((byte, row)) = top_level_split(lines) {
-            let end_row = lines.len();
-            let (head, tail) = (
-                Range {
-                    start_byte: 0,
-                    end_byte: byte,
-                    start_point: Point::new(0, 0),
-                    end_point: Point::new(row, 0),
-                },
-                Range {
-                    start_byte: byte,
-                    end_byte: text.len(),
-                    start_point: Point::new(row, 0),
-                    end_point: Point::new(end_row, 0),
-                },
-            );
+            let head = Range {
+                start_byte: 0,
+                end_byte: byte,
+                start_point: Point::new(0, 0),
+                end_point: Point::new(row, 0),
+            };
+            let tail = Range {
+                start_byte: byte,
+                end_byte: text.len(),
+                start_point: Point::new(row, 0),
+                end_point: Point::new(lines.len(), 0),
+            };
             let (head, tail) = std::thread::scope(|s| {
-                let tail = s.spawn(|| parse_range(Some(tail)));
-                (parse_range(Some(head)), tail.join().ok().flatten())
+                let tail = s.spawn(|| walk_range(grammar, text, terms, Some(tail)));
+                let head = walk_range(grammar, text, terms, Some(head));
+                (head, tail.join().ok().flatten())
             });
-            if let (Some(head), Some(tail)) = (head, tail) {
-                if !head.root_node().has_error() && !tail.root_node().has_error() {
-                    return Some(vec![head, tail]);
-                }
+            if let (Some(mut head), Some(tail)) = (head, tail) {
+                head.absorb(tail);
+                return Some(head);
             }
         }
     }
-    parse_range(None).map(|tree| vec![tree])
+    walk_range(grammar, text, terms, None)
+}
+
+/// Parses `range` of `text` (all of it if `None`) and walks the tree. A range that does not
+/// parse cleanly gives `None`; the whole text is walked errors and all.
+fn walk_range<'a>(
+    grammar: &tree_sitter::Language,
+    text: &'a str,
+    terms: &'a [String],
+    range: Option<Range>,
+) -> Option<Walk<'a>> {
+    let mut parser = Parser::new();
+    parser.set_language(grammar).ok()?;
+    if let Some(range) = range {
+        parser.set_included_ranges(&[range]).ok()?;
+    }
+    let tree = parser.parse(text, None)?;
+    if range.is_some() && tree.root_node().has_error() {
+        return None;
+    }
+    let mut walk = Walk::new(text, terms);
+    walk.visit(tree.root_node(), 0);
+    walk.trees = 1;
+    Some(walk)
 }
 
 /// Where to cut `lines` in two for parsing: the start of a line nearest the middle that begins
@@ -204,7 +222,9 @@ struct Elision {
 struct Walk<'a> {
     source: &'a str,
     /// Lowercase terms the query names.
-    terms: Vec<String>,
+    terms: &'a [String],
+    /// How many trees were walked (the parts the text was parsed in).
+    trees: usize,
     elisions: Vec<Elision>,
     /// Rows of comments (and module docstrings) that fill their lines, outside elided bodies.
     comment_rows: Vec<(usize, usize)>,
@@ -212,7 +232,26 @@ struct Walk<'a> {
     import_rows: Vec<(usize, usize, String)>,
 }
 
-impl Walk<'_> {
+impl<'a> Walk<'a> {
+    fn new(source: &'a str, terms: &'a [String]) -> Self {
+        Walk {
+            source,
+            terms,
+            trees: 0,
+            elisions: Vec::new(),
+            comment_rows: Vec::new(),
+            import_rows: Vec::new(),
+        }
+    }
+
+    /// Adds what a walk over the next part of the text found.
+    fn absorb(&mut self, next: Walk) {
+        self.trees += next.trees;
+        self.elisions.extend(next.elisions);
+        self.comment_rows.extend(next.comment_rows);
+        self.import_rows.extend(next.import_rows);
+    }
+
     fn name_of(&self, node: Node) -> String {
         node.child_by_field_name("name")
             .and_then(|n| n.utf8_text(self.source.as_bytes()).ok())
@@ -498,18 +537,8 @@ pub fn compress_code(
     let lines = lines_of(text);
     let (mut elisions, import_notes) = match grammar(lang) {
         Some(grammar) => {
-            let trees = parse(&grammar, text, &lines)
+            let mut walk = walk_source(&grammar, text, &lines, &ctx.query.exact)
                 .ok_or(TextError::NothingToDrop("the code could not be parsed"))?;
-            let mut walk = Walk {
-                source: text,
-                terms: ctx.query.exact.clone(),
-                elisions: Vec::new(),
-                comment_rows: Vec::new(),
-                import_rows: Vec::new(),
-            };
-            for tree in &trees {
-                walk.visit(tree.root_node(), 0);
-            }
             let notes: HashMap<usize, String> = walk.import_elisions(&lines).into_iter().collect();
             walk.comment_elisions(&lines);
             (walk.elisions, notes)
@@ -675,18 +704,8 @@ mod tests {
         assert!(!out.contains("x = 1"));
     }
 
-    /// The elisions, comment rows and import rows a walk over `trees` finds.
-    fn walked(text: &str, trees: &[Tree]) -> Vec<(usize, usize, String)> {
-        let mut walk = Walk {
-            source: text,
-            terms: Vec::new(),
-            elisions: Vec::new(),
-            comment_rows: Vec::new(),
-            import_rows: Vec::new(),
-        };
-        for tree in trees {
-            walk.visit(tree.root_node(), 0);
-        }
+    /// The elisions, comment rows and import rows a walk found.
+    fn found(walk: &Walk) -> Vec<(usize, usize, String)> {
         let mut found: Vec<(usize, usize, String)> = walk
             .elisions
             .iter()
@@ -697,24 +716,23 @@ mod tests {
         found
     }
 
-    fn whole(grammar: &tree_sitter::Language, text: &str) -> Vec<Tree> {
-        let mut parser = Parser::new();
-        parser.set_language(grammar).unwrap();
-        vec![parser.parse(text, None).unwrap()]
+    fn whole(lang: Language, text: &str) -> Vec<(usize, usize, String)> {
+        found(&walk_range(&grammar(lang).unwrap(), text, &[], None).unwrap())
     }
 
     #[test]
     fn a_large_file_parsed_in_halves_outlines_like_the_whole() {
         let item = "/// Doc.\nuse std::io;\n\npub fn f() -> u32 {\n    let a = 1;\n    let b = 2;\n    let c = 3;\n    a + b + c\n}\n\n";
         let text = item.repeat(SPLIT_PARSE_MIN / item.len() + 10);
-        let lines = lines_of(&text);
-        let grammar = grammar(Language::Rust).unwrap();
-        let halves = parse(&grammar, &text, &lines).unwrap();
-        assert_eq!(halves.len(), 2, "a cut was found and both halves parsed");
-        assert_eq!(
-            walked(&text, &halves),
-            walked(&text, &whole(&grammar, &text))
+        let walk = walk_source(
+            &grammar(Language::Rust).unwrap(),
+            &text,
+            &lines_of(&text),
+            &[],
         );
+        let walk = walk.unwrap();
+        assert_eq!(walk.trees, 2, "a cut was found and both halves parsed");
+        assert_eq!(found(&walk), whole(Language::Rust, &text));
     }
 
     #[test]
@@ -724,13 +742,13 @@ mod tests {
         let text = format!("fn a() {{\n{body}}}\nconst S: &str = r\"x\n\nfn fake() {{\n}}\n\";\nfn b() {{\n{body}}}\n");
         let lines = lines_of(&text);
         assert!(top_level_split(&lines).is_some());
-        let grammar = grammar(Language::Rust).unwrap();
-        let trees = parse(&grammar, &text, &lines).unwrap();
-        assert_eq!(trees.len(), 1);
-        assert!(!trees[0].root_node().has_error());
+        let walk = walk_source(&grammar(Language::Rust).unwrap(), &text, &lines, &[]).unwrap();
+        assert_eq!(walk.trees, 1);
+        assert_eq!(found(&walk), whole(Language::Rust, &text));
         assert_eq!(
-            walked(&text, &trees),
-            walked(&text, &whole(&grammar, &text))
+            walk.elisions.len(),
+            2,
+            "a and b, not the fake one in the string"
         );
     }
 
@@ -754,16 +772,11 @@ mod tests {
             };
             let text = std::fs::read_to_string(&path).unwrap();
             let lines = lines_of(&text);
-            let grammar = grammar(lang).unwrap();
-            let trees = parse(&grammar, &text, &lines).unwrap();
+            let walk = walk_source(&grammar(lang).unwrap(), &text, &lines, &[]).unwrap();
             if text.len() >= SPLIT_PARSE_MIN && top_level_split(&lines).is_some() {
-                assert_eq!(trees.len(), 2, "{path:?}");
+                assert_eq!(walk.trees, 2, "{path:?}");
             }
-            assert_eq!(
-                walked(&text, &trees),
-                walked(&text, &whole(&grammar, &text)),
-                "{path:?}"
-            );
+            assert_eq!(found(&walk), whole(lang, &text), "{path:?}");
         }
     }
 }
