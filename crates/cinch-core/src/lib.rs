@@ -6,6 +6,7 @@ pub mod ccr;
 pub mod context;
 pub mod detect;
 pub mod json;
+mod mixed;
 pub mod query;
 pub mod route;
 pub mod text;

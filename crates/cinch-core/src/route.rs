@@ -241,14 +241,61 @@ pub fn compress(input: &str, opts: &Options, store: &dyn Store) -> Report {
     report
 }
 
-struct Candidate {
-    output: String,
-    strategy: &'static str,
-    tokens: usize,
-    lossless: bool,
-    keys: Vec<String>,
-    json: Option<JsonDetails>,
-    text: Option<TextDetails>,
+/// Compresses `input` with the compressor of `kind`.
+pub(crate) fn compress_as(
+    kind: Kind,
+    language: Option<Language>,
+    input: &str,
+    ctx: &Context,
+) -> Result<Candidate, String> {
+    let text_candidate = |r: Result<TextOutcome, TextError>| match r {
+        Ok(o) => Ok(Candidate {
+            tokens: ctx.counter.count(&o.output),
+            output: o.output,
+            strategy: o.strategy,
+            lossless: false,
+            keys: o.ccr_keys.iter().map(|k| k.to_string()).collect(),
+            json: None,
+            text: Some(o.details),
+        }),
+        Err(TextError::Store(e)) => Err(format!(
+            "{e}; nothing was dropped, the input goes out unchanged"
+        )),
+        Err(e) => Err(e.to_string()),
+    };
+    match kind {
+        Kind::Json => match compress_json(input, ctx) {
+            Ok(o) => Ok(Candidate {
+                output: o.output,
+                strategy: o.strategy,
+                tokens: o.tokens,
+                lossless: o.lossless,
+                keys: o.ccr_keys.iter().map(|k| k.to_string()).collect(),
+                json: Some(o.details),
+                text: None,
+            }),
+            Err(e @ (JsonError::NotJson(_) | JsonError::Unverified)) => Err(e.to_string()),
+            Err(JsonError::Store(e)) => Err(format!(
+                "{e}; nothing was dropped, the input goes out unchanged"
+            )),
+        },
+        Kind::Log => text_candidate(text::log::compress_log(input, ctx)),
+        Kind::Search => text_candidate(text::search::compress_search(input, ctx)),
+        Kind::Diff => text_candidate(text::diff::compress_diff(input, ctx)),
+        Kind::Prose => text_candidate(text::prose::compress_prose(input, ctx)),
+        Kind::Code => text_candidate(text::code::compress_code(input, language, ctx)),
+    }
+}
+
+/// What one compressor made of the input.
+pub(crate) struct Candidate {
+    pub(crate) output: String,
+    pub(crate) strategy: &'static str,
+    pub(crate) tokens: usize,
+    pub(crate) lossless: bool,
+    pub(crate) keys: Vec<String>,
+    pub(crate) json: Option<JsonDetails>,
+    pub(crate) text: Option<TextDetails>,
 }
 
 struct Routed {
@@ -284,42 +331,12 @@ fn route(
         store,
         namespace: &opts.namespace,
     };
-    let text_candidate = |r: Result<TextOutcome, TextError>| match r {
-        Ok(o) => Ok(Candidate {
-            tokens: counter.count(&o.output),
-            output: o.output,
-            strategy: o.strategy,
-            lossless: false,
-            keys: o.ccr_keys.iter().map(|k| k.to_string()).collect(),
-            json: None,
-            text: Some(o.details),
-        }),
-        Err(TextError::Store(e)) => Err(format!(
-            "{e}; nothing was dropped, the input goes out unchanged"
-        )),
-        Err(e) => Err(e.to_string()),
-    };
     let outcome = match detected.kind {
-        Kind::Json => match compress_json(input, &ctx) {
-            Ok(o) => Ok(Candidate {
-                output: o.output,
-                strategy: o.strategy,
-                tokens: o.tokens,
-                lossless: o.lossless,
-                keys: o.ccr_keys.iter().map(|k| k.to_string()).collect(),
-                json: Some(o.details),
-                text: None,
-            }),
-            Err(e @ (JsonError::NotJson(_) | JsonError::Unverified)) => Err(e.to_string()),
-            Err(JsonError::Store(e)) => Err(format!(
-                "{e}; nothing was dropped, the input goes out unchanged"
-            )),
+        Kind::Log | Kind::Prose => match crate::mixed::split(input, detected.kind) {
+            Some(split) => crate::mixed::compress(input, detected.kind, &split, &ctx, opts),
+            None => compress_as(detected.kind, None, input, &ctx),
         },
-        Kind::Log => text_candidate(text::log::compress_log(input, &ctx)),
-        Kind::Search => text_candidate(text::search::compress_search(input, &ctx)),
-        Kind::Diff => text_candidate(text::diff::compress_diff(input, &ctx)),
-        Kind::Prose => text_candidate(text::prose::compress_prose(input, &ctx)),
-        Kind::Code => text_candidate(text::code::compress_code(input, detected.language, &ctx)),
+        kind => compress_as(kind, detected.language, input, &ctx),
     };
     Routed {
         kind: detected.kind,

@@ -55,7 +55,7 @@ struct Section {
 }
 
 /// A code fence line (`` ``` `` or `~~~`); ```` ```inline``` ```` on one line is not one.
-fn is_fence(trimmed: &str) -> bool {
+pub(crate) fn is_fence(trimmed: &str) -> bool {
     (trimmed.starts_with("```") && !trimmed[3..].contains("```")) || trimmed.starts_with("~~~")
 }
 

@@ -1,0 +1,439 @@
+//! Mixed content: a document or a log with blocks of another kind inside it.
+//!
+//! Markdown carries fenced code, JSON and diffs; a log carries pretty-printed JSON dumped
+//! between its lines. Such blocks are cut out and each is compressed by the compressor of its
+//! own kind, while the text around them goes through the host's compressor (prose or log) with
+//! each block standing in as one placeholder line. Where the host keeps a placeholder, the
+//! block's own compressed form takes its place; where the host drops it, the block's original
+//! text is what goes to the store (the host's store is wrapped so that every placeholder it
+//! stores is put back), so nothing is lost either way.
+
+use crate::ccr::{GetError, Key, Store, StoreError, StoreStats};
+use crate::context::Context;
+use crate::detect::{detect, language_of, Kind, Language};
+use crate::route::{compress_as, Candidate, Options};
+use crate::text::prose::is_fence;
+use crate::text::{content, lines_of, TextDetails};
+use crate::tokens::Counter;
+
+/// Blocks with fewer lines than this stay in the host text as they are.
+const BLOCK_MIN_LINES: usize = 8;
+/// Log lines that open JSON which does not parse are tried at most this many times.
+const JSON_TRIES: usize = 64;
+/// JSON blobs are looked for within this many bytes of where they start.
+const JSON_MAX: usize = 1 << 20;
+/// Placeholders are marked with a control character that text does not carry.
+const MARK: char = '\u{1}';
+
+/// A block of another kind inside the host text: its lines, as a byte range.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Block {
+    start: usize,
+    end: usize,
+    kind: Kind,
+    language: Option<Language>,
+}
+
+/// The blocks of `input` (a text of the `host` kind) worth compressing on their own, if any.
+pub(crate) fn split(input: &str, host: Kind) -> Option<Vec<Block>> {
+    if input.contains(MARK) {
+        // Placeholders could not be told from the text.
+        return None;
+    }
+    let lines = lines_of(input);
+    let blocks = match host {
+        Kind::Prose => fenced_blocks(&lines),
+        Kind::Log => json_blobs(input, &lines),
+        _ => Vec::new(),
+    };
+    (!blocks.is_empty()).then_some(blocks)
+}
+
+/// Fenced blocks of [`BLOCK_MIN_LINES`] lines or more whose kind is not prose.
+fn fenced_blocks(lines: &[&str]) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let mut at = 0;
+    // The fence that opened the block being read: its info string and where its body starts.
+    let mut open: Option<(&str, usize, usize)> = None;
+    for (i, line) in lines.iter().enumerate() {
+        let t = content(line).trim();
+        if is_fence(t) {
+            match open.take() {
+                None => open = Some((t.trim_start_matches(['`', '~']), i + 1, at + line.len())),
+                Some((info, first, start)) => {
+                    if i - first >= BLOCK_MIN_LINES {
+                        if let Some((kind, language)) = block_kind(info, &lines[first..i].concat())
+                        {
+                            blocks.push(Block {
+                                start,
+                                end: at,
+                                kind,
+                                language,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        at += line.len();
+    }
+    blocks
+}
+
+/// What a fenced block holds, from its info string or else from its text; `None` for text.
+fn block_kind(info: &str, body: &str) -> Option<(Kind, Option<Language>)> {
+    let tag = info
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '{' | '='))
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let language = match tag.as_str() {
+        "rust" | "rs" => Some(Language::Rust),
+        "python" | "py" | "python3" => Some(Language::Python),
+        "go" | "golang" => Some(Language::Go),
+        "javascript" | "js" | "jsx" | "mjs" | "cjs" => Some(Language::JavaScript),
+        "typescript" | "ts" | "tsx" => Some(Language::TypeScript),
+        "ruby" | "rb" => Some(Language::Ruby),
+        "java" => Some(Language::Java),
+        _ => None,
+    };
+    if language.is_some() {
+        return Some((Kind::Code, language));
+    }
+    match tag.as_str() {
+        "json" | "jsonl" | "ndjson" => return Some((Kind::Json, None)),
+        "diff" | "patch" => return Some((Kind::Diff, None)),
+        _ => {}
+    }
+    let found = detect(body);
+    match found.kind {
+        Kind::Json | Kind::Diff | Kind::Log | Kind::Search => Some((found.kind, None)),
+        // Only code a grammar can outline: an indentation outline of a config file or a shell
+        // session would cut what the reader came for.
+        Kind::Code => {
+            let language = found.language.unwrap_or_else(|| language_of(body));
+            (language != Language::Other).then_some((Kind::Code, Some(language)))
+        }
+        Kind::Prose => None,
+    }
+}
+
+/// JSON values of three lines or more that start a log line and end one.
+fn json_blobs(input: &str, lines: &[&str]) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let mut tries = 0;
+    let mut at = 0;
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let t = line.trim_start();
+        if tries < JSON_TRIES && t.starts_with(['{', '[']) {
+            let from = at + line.len() - t.len();
+            let mut window = (from + JSON_MAX).min(input.len());
+            while !input.is_char_boundary(window) {
+                window -= 1;
+            }
+            let mut values = serde_json::Deserializer::from_str(&input[from..window])
+                .into_iter::<serde::de::IgnoredAny>();
+            match values.next() {
+                Some(Ok(_)) => {
+                    let end = from + values.byte_offset();
+                    let line_end = input[end..].find('\n').map_or(input.len(), |k| end + k + 1);
+                    let blob_lines = input[at..line_end].matches('\n').count()
+                        + usize::from(!input[at..line_end].ends_with('\n'));
+                    if blob_lines >= 3 && input[end..line_end].trim().is_empty() {
+                        blocks.push(Block {
+                            start: at,
+                            end: line_end,
+                            kind: Kind::Json,
+                            language: None,
+                        });
+                        at = line_end;
+                        i += blob_lines;
+                        continue;
+                    }
+                }
+                _ => tries += 1,
+            }
+        }
+        at += line.len();
+        i += 1;
+    }
+    blocks
+}
+
+/// The placeholder line of block `n`: one word, distinct for every block, with the block's own
+/// last line ending (none for a block at the end of a text without one).
+fn placeholder(n: usize, body: &str) -> String {
+    let mut id = Vec::new();
+    let mut k = n;
+    loop {
+        id.push(b'a' + (k % 26) as u8);
+        k /= 26;
+        if k == 0 {
+            break;
+        }
+    }
+    id.reverse();
+    let id = String::from_utf8(id).expect("ASCII letters");
+    let ending = if body.ends_with('\n') { "\n" } else { "" };
+    format!("{MARK}cinch-block-{id}{MARK}{ending}")
+}
+
+/// A store that puts the blocks' text back in place of their placeholders before storing.
+struct Restoring<'a> {
+    inner: &'a dyn Store,
+    /// Each placeholder line and the block text it stands for.
+    blocks: &'a [(String, &'a str)],
+}
+
+impl Restoring<'_> {
+    fn restore<'c>(&self, content: &'c [u8]) -> std::borrow::Cow<'c, [u8]> {
+        let Ok(text) = std::str::from_utf8(content) else {
+            return content.into();
+        };
+        if !text.contains(MARK) {
+            return content.into();
+        }
+        let mut text = text.to_string();
+        for (line, body) in self.blocks {
+            text = text.replace(line.as_str(), body);
+        }
+        text.into_bytes().into()
+    }
+}
+
+impl Store for Restoring<'_> {
+    fn put(&self, namespace: &str, content: &[u8]) -> Result<Key, StoreError> {
+        self.inner.put(namespace, &self.restore(content))
+    }
+    fn get(&self, namespace: &str, key: &Key) -> Result<Vec<u8>, GetError> {
+        self.inner.get(namespace, key)
+    }
+    fn put_many(&self, namespace: &str, contents: &[&[u8]]) -> Result<Vec<Key>, StoreError> {
+        let restored: Vec<_> = contents.iter().map(|c| self.restore(c)).collect();
+        let refs: Vec<&[u8]> = restored.iter().map(|c| c.as_ref()).collect();
+        self.inner.put_many(namespace, &refs)
+    }
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        self.inner.stats()
+    }
+    fn gc(&self) -> Result<u64, StoreError> {
+        self.inner.gc()
+    }
+    fn clear(&self, namespace: Option<&str>) -> Result<u64, StoreError> {
+        self.inner.clear(namespace)
+    }
+}
+
+/// Compresses `input`, a text of the `host` kind with `blocks` inside (see the module docs).
+/// An error means the sections could not be put together, and the input is better compressed
+/// as a whole.
+pub(crate) fn compress(
+    input: &str,
+    host: Kind,
+    blocks: &[Block],
+    ctx: &Context,
+    opts: &Options,
+) -> Result<Candidate, String> {
+    let mut host_text = String::with_capacity(input.len() / 2);
+    let mut stand_ins: Vec<(String, &str)> = Vec::with_capacity(blocks.len());
+    let mut at = 0;
+    for (n, b) in blocks.iter().enumerate() {
+        let body = &input[b.start..b.end];
+        let line = placeholder(n, body);
+        host_text.push_str(&input[at..b.start]);
+        host_text.push_str(&line);
+        stand_ins.push((line, body));
+        at = b.end;
+    }
+    host_text.push_str(&input[at..]);
+
+    let store = Restoring {
+        inner: ctx.store,
+        blocks: &stand_ins,
+    };
+    let host_counter = Counter::new(opts.tokenizer, &host_text);
+    let host_ctx = Context {
+        query: ctx.query,
+        budget: ctx.budget,
+        counter: &host_counter,
+        store: &store,
+        namespace: ctx.namespace,
+    };
+    let (mut output, mut keys, mut details, host_failed) =
+        match compress_as(host, None, &host_text, &host_ctx) {
+            Ok(c) => (c.output, c.keys, c.text.unwrap_or_default(), None),
+            Err(why) => (
+                host_text.clone(),
+                Vec::new(),
+                TextDetails::default(),
+                Some(why),
+            ),
+        };
+
+    // The blocks the host kept, each compressed on its own where that makes it smaller.
+    let mut compressed = 0;
+    for ((line, body), b) in stand_ins.iter().zip(blocks) {
+        if !output.contains(line.as_str()) {
+            continue;
+        }
+        let counter = Counter::new(opts.tokenizer, body);
+        let block_ctx = Context {
+            counter: &counter,
+            ..*ctx
+        };
+        let mut replacement = body.to_string();
+        if let Ok(c) = compress_as(b.kind, b.language, body, &block_ctx) {
+            if c.tokens < counter.input_tokens() {
+                replacement = c.output;
+                if body.ends_with('\n') && !replacement.ends_with('\n') {
+                    replacement.push('\n');
+                }
+                keys.extend(c.keys);
+                compressed += 1;
+            }
+        }
+        output = output.replacen(line.as_str(), &replacement, 1);
+    }
+    if output.contains(MARK) {
+        return Err("a block of mixed content could not be put back".into());
+    }
+    if compressed == 0 {
+        if let Some(why) = host_failed {
+            return Err(why);
+        }
+    }
+    details.groups += blocks.len();
+    details
+        .dropped
+        .insert("blocks compressed on their own".into(), compressed);
+    Ok(Candidate {
+        tokens: ctx.counter.count(&output),
+        output,
+        strategy: "sections",
+        lossless: false,
+        keys,
+        json: None,
+        text: Some(details),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ccr::MemoryStore;
+    use crate::query::Query;
+    use crate::tokens::Tokenizer;
+
+    fn run(input: &str, host: Kind, query: &str, budget: usize) -> (Candidate, MemoryStore) {
+        let store = MemoryStore::default();
+        let q = Query::parse(query);
+        let counter = Counter::new(Tokenizer::O200kBase, input);
+        let opts = Options::default();
+        let ctx = Context {
+            query: &q,
+            budget,
+            counter: &counter,
+            store: &store,
+            namespace: "t",
+        };
+        let blocks = split(input, host).expect("blocks found");
+        let c = compress(input, host, &blocks, &ctx, &opts).expect("compressed");
+        (c, store)
+    }
+
+    fn retrieved(output: &str, store: &MemoryStore) -> String {
+        crate::ccr::marker_keys(output)
+            .iter()
+            .map(|k| String::from_utf8(store.get("t", k).unwrap()).unwrap())
+            .collect()
+    }
+
+    const RUST_BLOCK: &str = "```rust\nuse std::io;\n\npub fn parse(input: &str) -> Result<u32, io::Error> {\n    let trimmed = input.trim();\n    let value = trimmed.parse::<u32>();\n    let checked = value.map_err(|e| io::Error::other(e));\n    let doubled = checked.map(|v| v * 2);\n    doubled\n}\n```\n";
+
+    #[test]
+    fn code_in_the_asked_section_is_outlined_and_the_rest_is_stored_whole() {
+        let json_rows: String = (0..60)
+            .map(|i| format!("  {{\"id\": {i}, \"name\": \"row {i}\", \"state\": \"ok\"}},\n"))
+            .collect();
+        let doc = format!(
+            "# Guide\n\nIntro text that explains what this guide is about and more.\n\n## Parsing\n\nHow parse works, in detail, with an example below.\n\n{RUST_BLOCK}\n## Listing\n\nThe listing returns rows.\n\n```json\n[\n{}  {{\"id\": 60, \"name\": \"row 60\", \"state\": \"ok\"}}\n]\n```\n\nMore about listing.\n",
+            json_rows
+        );
+        let (c, store) = run(&doc, Kind::Prose, "how does parsing work", 50);
+        let out = &c.output;
+        assert!(
+            out.contains("## Parsing") && out.contains("## Listing"),
+            "{out}"
+        );
+        // The asked section's code is outlined by the code compressor, the body stored.
+        assert!(out.contains("pub fn parse(input: &str)"), "{out}");
+        assert!(!out.contains("let doubled"), "{out}");
+        assert!(!out.contains(MARK), "{out}");
+        // Everything is retrievable: the body on its own, the document whole.
+        let back = retrieved(out, &store);
+        assert!(back.contains("let doubled = checked.map(|v| v * 2);"));
+        assert!(
+            back.contains(&doc),
+            "the original document is stored whole, blocks included"
+        );
+    }
+
+    #[test]
+    fn a_log_with_a_json_dump_compresses_the_dump_as_json() {
+        let mut log = String::new();
+        for i in 0..200 {
+            log.push_str(&format!(
+                "2024-05-01 12:00:{:02},{:03} INFO [main] app.Poller: polled queue depth={}\n",
+                i % 60,
+                i,
+                i % 7
+            ));
+            if i == 100 {
+                log.push_str("2024-05-01 12:01:40,100 ERROR [main] app.Client: bad response:\n");
+                log.push_str("{\n  \"items\": [\n");
+                let rows: Vec<String> = (0..40)
+                    .map(|k| format!("    {{\"id\": {k}, \"status\": \"failed\", \"code\": 503}}"))
+                    .collect();
+                log.push_str(&rows.join(",\n"));
+                log.push_str("\n  ]\n}\n");
+            }
+        }
+        let blocks = split(&log, Kind::Log).unwrap();
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(blocks[0].kind, Kind::Json);
+        let (c, store) = run(&log, Kind::Log, "", 100);
+        let out = &c.output;
+        assert!(out.contains("bad response:"), "{out}");
+        // The dump is a table now, not 44 lines of JSON.
+        assert!(
+            !out.contains("    {\"id\": 7, \"status\": \"failed\""),
+            "{out}"
+        );
+        assert!(out.lines().count() < 60, "{out}");
+        assert!(!out.contains(MARK));
+        let back = retrieved(out, &store);
+        assert!(
+            back.contains("polled queue depth="),
+            "dropped log lines are stored"
+        );
+    }
+
+    #[test]
+    fn short_blocks_text_blocks_and_lone_json_lines_are_not_blocks() {
+        let doc = "# T\n\n```\nplain words in a fence\nthat are text\nand more text\nand more\nand more\nand more\nand more\nand more\n```\n\n```rust\nfn a() {}\n```\n";
+        assert_eq!(split(doc, Kind::Prose), None);
+        let log = "2024-05-01 INFO {\"a\": 1}\n{\"a\": 1, \"b\": 2}\n{\"a\": 3, \"b\": 4}\n[Sun Dec 04] not json\n";
+        assert_eq!(split(log, Kind::Log), None);
+        assert_eq!(split(&format!("{MARK}{doc}"), Kind::Prose), None);
+    }
+
+    #[test]
+    fn blocks_that_do_not_parse_or_never_close_are_left_alone() {
+        let open = "2024 INFO start\n{\n  \"a\": [1, 2,\n".repeat(100);
+        assert_eq!(split(&open, Kind::Log), None);
+        let unclosed = format!("# T\n\n{}", RUST_BLOCK.trim_end_matches("```\n"));
+        assert_eq!(split(&unclosed, Kind::Prose), None);
+    }
+}
