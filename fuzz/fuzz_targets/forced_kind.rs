@@ -1,23 +1,15 @@
-//! Each text compressor on arbitrary text: the first byte picks the kind (log, search, diff,
-//! code, prose), the rest is the input, compressed with a small budget.
-//!
-//! Checks: no compressor panics (the router's fail-open guard would hide it), the output never
-//! costs more tokens than the input, a pass-through is the input, and every CCR key reported is
-//! retrievable.
-#![no_main]
+//! The checks every single-compressor target makes: the text, compressed as `kind` with a small
+//! budget so the lossy paths run, must come out no larger in tokens than it went in; a
+//! pass-through must be the input; every CCR key reported must be retrievable; and the
+//! compressor must not have panicked (the router's fail-open guard would hide it).
 
 use cinch_core::ccr::{MemoryStore, DEFAULT_NAMESPACE};
 use cinch_core::{compress, Key, Kind, Options, Store};
-use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let Some((&pick, rest)) = data.split_first() else {
+pub fn check(kind: Kind, data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(text) = std::str::from_utf8(rest) else {
-        return;
-    };
-    let kind = [Kind::Log, Kind::Search, Kind::Diff, Kind::Code, Kind::Prose][pick as usize % 5];
     let store = MemoryStore::default();
     let opts = Options {
         query: "errors in `main` id 42".into(),
@@ -42,4 +34,4 @@ fuzz_target!(|data: &[u8]| {
             "CCR key {k} not retrievable for {kind:?} on {text:?}"
         );
     }
-});
+}
