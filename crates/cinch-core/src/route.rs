@@ -99,6 +99,7 @@ pub fn warm(tokenizer: Tokenizer) {
         (WARM_SEARCH, "where is run defined", 20),
         (WARM_DIFF, "", 20),
         (WARM_CODE, "", 20),
+        (WARM_PROSE, "how to install", 20),
     ];
     for (text, query, budget) in samples {
         let opts = Options {
@@ -113,16 +114,47 @@ pub fn warm(tokenizer: Tokenizer) {
 
 const WARM_LOG: &str = "2024-05-01 12:00:00,001 INFO [main] app.Server: started on port 8080
 2024-05-01 12:00:01,002 INFO [main] app.Server: started on port 8081
+2024-05-01 12:00:01,003 INFO [main] app.Server: started on port 8082
+2024-05-01 12:00:01,004 INFO [main] app.Server: started on port 8083
+2024-05-01 12:00:01,005 INFO [main] app.Server: started on port 8084
 2024-05-01 12:00:02,003 WARN [pool-1] app.Db: slow query took 1200ms
 2024-05-01 12:00:03,004 ERROR [pool-2] app.Db: connection refused: db-1:5432
 \tat app.Db.connect(Db.java:42)
 2024-05-01 12:00:04,005 INFO [main] app.Server: stopped
 ";
 
-const WARM_SEARCH: &str = "src/main.rs:10:fn run(args: Args) -> Result<()> {
-src/main.rs:42:    run(args)?;
-src/lib.rs:7:pub use crate::run::run;
-src/run.rs:3:pub fn run() {}
+const WARM_SEARCH: &str = "src/run.rs:3:pub fn run(args: Args, n: u32) -> Result<()> {
+src/main.rs:10:    let value_0 = run(args, 0)?;
+src/main.rs:17:    let value_1 = run(args, 1)?;
+src/main.rs:24:    let value_2 = run(args, 2)?;
+src/main.rs:31:    let value_3 = run(args, 3)?;
+src/main.rs:38:    let value_4 = run(args, 4)?;
+src/main.rs:45:    let value_5 = run(args, 5)?;
+src/main.rs:52:    let value_6 = run(args, 6)?;
+src/main.rs:59:    let value_7 = run(args, 7)?;
+src/main.rs:66:    let value_8 = run(args, 8)?;
+src/main.rs:73:    let value_9 = run(args, 9)?;
+src/main.rs:80:    let value_10 = run(args, 10)?;
+src/main.rs:87:    let value_11 = run(args, 11)?;
+src/lib.rs:10:    let value_0 = run(args, 0)?;
+src/lib.rs:17:    let value_1 = run(args, 1)?;
+src/lib.rs:24:    let value_2 = run(args, 2)?;
+src/lib.rs:31:    let value_3 = run(args, 3)?;
+src/lib.rs:38:    let value_4 = run(args, 4)?;
+src/lib.rs:45:    let value_5 = run(args, 5)?;
+src/lib.rs:52:    let value_6 = run(args, 6)?;
+src/lib.rs:59:    let value_7 = run(args, 7)?;
+src/lib.rs:66:    let value_8 = run(args, 8)?;
+src/lib.rs:73:    let value_9 = run(args, 9)?;
+src/run.rs:10:    let value_0 = run(args, 0)?;
+src/run.rs:17:    let value_1 = run(args, 1)?;
+src/run.rs:24:    let value_2 = run(args, 2)?;
+src/run.rs:31:    let value_3 = run(args, 3)?;
+src/run.rs:38:    let value_4 = run(args, 4)?;
+src/run.rs:45:    let value_5 = run(args, 5)?;
+src/run.rs:52:    let value_6 = run(args, 6)?;
+src/run.rs:59:    let value_7 = run(args, 7)?;
+src/run.rs:66:    let value_8 = run(args, 8)?;
 ";
 
 const WARM_DIFF: &str = "commit 0123456789abcdef0123456789abcdef01234567
@@ -151,7 +183,37 @@ diff --git a/Cargo.lock b/Cargo.lock
 +version = 2
 ";
 
-const WARM_CODE: &str = "//! A sample.\n//! Two lines.\nuse a::b;\nuse a::c;\nuse d::e;\nuse f::g;\nuse h::i;\nuse j::k;\nuse l::m;\nuse n::o;\nuse p::q;\nuse r::s;\nuse t::u;\n\n/// Runs.\n/// More.\npub fn main() {\n    let x = f(1);\n    let y = g(x);\n    let z = h(y);\n    println!(\"{z}\");\n}\n";
+const WARM_CODE: &str = "//! A sample.\n//! Two lines.\nuse a::b;\nuse a::c;\nuse d::e;\nuse f::g;\nuse h::i;\nuse j::k;\nuse l::m;\nuse n::o;\nuse p::q;\nuse r::s;\nuse t::u;\n\n/// Runs.\n/// More.\npub fn main() {\n    let x = f(1);\n    let y = g(x);\n    let z = h(y);\n    let w = compute_the_next_value(x, y, z);\n    let v = compute_the_next_value(w, y, z);\n    let u = compute_the_next_value(v, w, z);\n    println!(\"{x} {y} {z} {w} {v} {u}\");\n}\n";
+
+const WARM_PROSE: &str = "# Tool [![ci](https://ci.example.com/badge.svg)](https://ci.example.com)
+
+Tool does one thing. It does it well, and this sentence runs on for a while to be an opening.
+
+## Install
+
+Run the installer. Then check the version.
+
+```rust
+fn main() {
+    let a = 1;
+    let b = 2;
+    let c = 3;
+    let d = 4;
+    let e = 5;
+    let f = 6;
+    println!(\"{}\", a + b + c + d + e + f);
+}
+```
+
+Usage
+-----
+
+<p align=\"center\"><img src=\"logo.png\"></p>
+
+See [the docs][docs].
+
+[docs]: https://example.com/docs
+";
 
 /// A listing of the usual shape (ids, names, categories, numbers, URLs, a nested object, an
 /// error message), large enough to be counted on the helper thread and to need selection.
@@ -361,18 +423,27 @@ mod tests {
             (WARM_SEARCH, Kind::Search),
             (WARM_DIFF, Kind::Diff),
             (WARM_CODE, Kind::Code),
-            ("# Title\n\nSome prose that goes on for a while. And more.\n\n## Part\n\nText here.\n", Kind::Prose),
+            (WARM_PROSE, Kind::Prose),
         ] {
             let opts = Options {
                 budget: 10,
                 kind: Some(kind),
-                query: "errors in `main`".into(),
+                query: "errors in `connect`".into(),
                 ..Options::default()
             };
             let r = compress(text, &opts, &store);
             let reason = r.reason.unwrap_or_default();
             assert!(!reason.contains("internal error"), "{kind:?}: {reason}");
             assert_eq!(r.kind, kind);
+            assert_ne!(r.strategy, "passthrough", "{kind:?}: {reason}");
         }
+        // The prose sample goes through the mixed-content path, its code block outlined.
+        let opts = Options {
+            budget: 20,
+            query: "how to install".into(),
+            ..Options::default()
+        };
+        let r = compress(WARM_PROSE, &opts, &store);
+        assert_eq!((r.kind, r.strategy), (Kind::Prose, "sections"), "{r:?}");
     }
 }
