@@ -253,7 +253,9 @@ pub fn compress_search(text: &str, ctx: &Context) -> Result<TextOutcome, TextErr
     let mut dropped_matches = 0usize;
     for (path, hits) in &files {
         let left: Vec<&Hit> = hits.iter().filter(|h| !keep[h.index]).collect();
+        let mut shown = false;
         for h in hits.iter().filter(|h| keep[h.index]) {
+            shown = true;
             out.push_str(lines[h.index]);
             if !out.ends_with('\n') {
                 out.push('\n');
@@ -264,8 +266,15 @@ pub fn compress_search(text: &str, ctx: &Context) -> Result<TextOutcome, TextErr
             dropped_matches += left.len();
             let nums: Vec<String> = left.iter().take(3).map(|h| h.line_no.to_string()).collect();
             let more = if left.len() > 3 { ", …" } else { "" };
+            // Under the file's own lines the path is plain to see; a file with none kept is
+            // still named.
+            let head = if shown {
+                "  ".to_string()
+            } else {
+                format!("{path}: ")
+            };
             out.push_str(&format!(
-                "{path}: +{} more (lines {}{more})\n",
+                "{head}+{} more (lines {}{more})\n",
                 left.len(),
                 nums.join(", ")
             ));
@@ -342,5 +351,45 @@ mod tests {
         assert_eq!(parse_line("just text: no number"), None);
         assert_eq!(parse_line("  indented:1:x"), None);
         assert_eq!(parse_line("--"), None);
+    }
+
+    #[test]
+    fn every_file_is_named_and_its_left_out_lines_counted() {
+        let mut text = String::new();
+        for f in 0..40 {
+            for l in 0..5 {
+                text.push_str(&format!(
+                    "src/module_{f}.rs:{}:    let value = lookup(key_{l});\n",
+                    10 + l
+                ));
+            }
+        }
+        let store = crate::ccr::MemoryStore::default();
+        let q = crate::query::Query::parse("where is lookup called");
+        let counter = crate::tokens::Counter::new(crate::tokens::Tokenizer::O200kBase, &text);
+        let ctx = Context {
+            query: &q,
+            budget: 1200,
+            counter: &counter,
+            store: &store,
+            namespace: "t",
+        };
+        let out = compress_search(&text, &ctx).unwrap().output;
+        for f in 0..40 {
+            assert!(
+                out.contains(&format!("src/module_{f}.rs:")),
+                "module_{f} named: {out}"
+            );
+        }
+        // A file whose first line stayed: its count sits under it, without the path again.
+        assert!(
+            out.contains(":10:    let value = lookup(key_0);\n  +4 more (lines 11, 12, 13, …)\n"),
+            "{out}"
+        );
+        // A file with no line kept is named with its count.
+        assert!(
+            out.contains(".rs: +5 more (lines 10, 11, 12, …)\n"),
+            "{out}"
+        );
     }
 }

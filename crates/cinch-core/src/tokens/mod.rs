@@ -55,9 +55,16 @@ fn words(bytes: &[u8]) -> (u64, u64) {
     debug_assert!(bytes.len() < 16);
     let n = bytes.len();
     let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-    let half = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")));
+    let half = |at: usize| {
+        u64::from(u32::from_le_bytes(
+            bytes[at..at + 4].try_into().expect("4 bytes"),
+        ))
+    };
     match n {
-        8.. => (word(0), word(n - 8).checked_shr(8 * (16 - n) as u32).unwrap_or(0)),
+        8.. => (
+            word(0),
+            word(n - 8).checked_shr(8 * (16 - n) as u32).unwrap_or(0),
+        ),
         4..=7 => (half(0) | (half(n - 4) >> (8 * (8 - n))) << 32, 0),
         _ => (
             bytes
