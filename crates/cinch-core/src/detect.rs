@@ -157,7 +157,8 @@ fn patterns() -> &'static Patterns {
                 (Language::Rust, re(r"^\s*(?:pub(?:\([\w:]+\))?\s+)?(?:fn|struct|enum|trait|impl|mod|use|macro_rules!)\b|^\s*#\[|^//!|\blet mut\b|->\s*[\w&(<]")),
                 (Language::Python, re(r"^\s*(?:def|class)\s+\w+.*:\s*$|^(?:import|from)\s+[\w.]+|\bself\.|^\s*elif\b|^\s*@\w+")),
                 (Language::Go, re(r"^package\s+\w+\s*$|^func\s|:=|^import\s+\(|^type\s+\w+\s+(?:struct|interface)")),
-                (Language::JavaScript, re(r"^\s*(?:import\s.+\sfrom\s|export\s|const\s+\w+\s*=|let\s+\w+\s*=|function\b)|=>|\brequire\(")),
+                // `let x = ...` is as much Rust as JavaScript, so it counts for neither.
+                (Language::JavaScript, re(r"^\s*(?:import\s.+\sfrom\s|export\s|const\s+\w+\s*=|function\b)|=>|\brequire\(")),
                 (Language::TypeScript, re(r"^\s*(?:export\s+)?(?:interface|type)\s+\w+|:\s*(?:string|number|boolean|unknown|void)\b|\bas\s+const\b")),
                 (Language::Ruby, re(r"^\s*(?:def|class|module)\s+[\w:.]+|^\s*end\s*$|^require(?:_relative)?\s+['\x22]|\bdo\s*\|[\w, ]+\||#\s*frozen_string_literal")),
                 (Language::Java, re(r"^\s*(?:public|private|protected)\s+(?:static\s+)?(?:final\s+)?(?:class|interface|void|[\w<>\[\]]+\s+\w+\s*\()|^import\s+java\.|^package\s+[\w.]+;")),
