@@ -11,10 +11,10 @@
 use crate::ccr::{GetError, Key, Store, StoreError, StoreStats};
 use crate::context::Context;
 use crate::detect::{detect, language_of, Kind, Language};
-use crate::route::{compress_as, Candidate, Options};
+use crate::route::{compress_as, Candidate};
 use crate::text::prose::is_fence;
 use crate::text::{content, lines_of, TextDetails};
-use crate::tokens::Counter;
+use crate::tokens::{Counter, Tokenizer};
 
 /// Blocks with fewer lines than this stay in the host text as they are.
 const BLOCK_MIN_LINES: usize = 8;
@@ -234,7 +234,7 @@ pub(crate) fn compress(
     host: Kind,
     blocks: &[Block],
     ctx: &Context,
-    opts: &Options,
+    tokenizer: Tokenizer,
 ) -> Result<Candidate, String> {
     let mut host_text = String::with_capacity(input.len() / 2);
     let mut stand_ins: Vec<(String, &str)> = Vec::with_capacity(blocks.len());
@@ -253,7 +253,7 @@ pub(crate) fn compress(
         inner: ctx.store,
         blocks: &stand_ins,
     };
-    let host_counter = Counter::new(opts.tokenizer, &host_text);
+    let host_counter = Counter::new(tokenizer, &host_text);
     let host_ctx = Context {
         query: ctx.query,
         budget: ctx.budget,
@@ -278,7 +278,7 @@ pub(crate) fn compress(
         if !output.contains(line.as_str()) {
             continue;
         }
-        let counter = Counter::new(opts.tokenizer, body);
+        let counter = Counter::new(tokenizer, body);
         let block_ctx = Context {
             counter: &counter,
             ..*ctx
@@ -324,13 +324,11 @@ mod tests {
     use super::*;
     use crate::ccr::MemoryStore;
     use crate::query::Query;
-    use crate::tokens::Tokenizer;
 
     fn run(input: &str, host: Kind, query: &str, budget: usize) -> (Candidate, MemoryStore) {
         let store = MemoryStore::default();
         let q = Query::parse(query);
         let counter = Counter::new(Tokenizer::O200kBase, input);
-        let opts = Options::default();
         let ctx = Context {
             query: &q,
             budget,
@@ -339,7 +337,7 @@ mod tests {
             namespace: "t",
         };
         let blocks = split(input, host).expect("blocks found");
-        let c = compress(input, host, &blocks, &ctx, &opts).expect("compressed");
+        let c = compress(input, host, &blocks, &ctx, Tokenizer::O200kBase).expect("compressed");
         (c, store)
     }
 

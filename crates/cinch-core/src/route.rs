@@ -395,7 +395,10 @@ fn route(
     };
     let outcome = match detected.kind {
         Kind::Log | Kind::Prose => match crate::mixed::split(input, detected.kind) {
-            Some(split) => crate::mixed::compress(input, detected.kind, &split, &ctx, opts),
+            Some(split) => {
+                crate::mixed::compress(input, detected.kind, &split, &ctx, opts.tokenizer)
+                    .or_else(|_| compress_as(detected.kind, None, input, &ctx))
+            }
             None => compress_as(detected.kind, None, input, &ctx),
         },
         kind => compress_as(kind, detected.language, input, &ctx),
