@@ -6,13 +6,15 @@
 //! lines that repeat the path, context further from a change. Lockfiles, generated and
 //! vendored files, and prose or data files (docs, licenses, fixtures) keep, per hunk of more
 //! than a few changed lines, the hunk header, its longest changed line and a line of counts;
-//! whitespace-only hunks shrink to one line. Unlike the other text compressors this works on
+//! whitespace-only hunks shrink to one line. A block of at least eight removed lines that comes
+//! back elsewhere as added lines (moved, or only re-indented) shows its first line on each side
+//! and a note saying where it went or came from. Unlike the other text compressors this works on
 //! diffs of any size: context repeats the files around a change, and what a review needs is
 //! the change. The whole original goes to the store under the marker at the end.
 
 use super::{content, finish, lines_of, TextDetails, TextError, TextOutcome};
 use crate::context::Context;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Context lines kept on each side of a change.
 const CONTEXT: usize = 1;
@@ -44,6 +46,9 @@ const PROSE_HUNK: usize = 6;
 const CODE_HUNK: usize = 40;
 /// Lines an outline keeps at most.
 const OUTLINE_MAX: usize = 24;
+/// A run of at least this many removed lines that comes back as added lines (moved, or only
+/// re-indented) is summarised rather than shown twice.
+const MOVE_MIN: usize = 8;
 
 fn declaration_re() -> &'static regex::Regex {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
@@ -164,6 +169,82 @@ fn whitespace_only(body: &[&str]) -> bool {
     changed && squeeze('-') == squeeze('+')
 }
 
+/// A block of removed lines that comes back, line for line but for indentation, as a block of
+/// added lines: the indices of both blocks' first lines and their length.
+#[derive(Debug, PartialEq)]
+struct Move {
+    removed: usize,
+    added: usize,
+    len: usize,
+}
+
+/// The moved (or re-indented) blocks of a diff, longest first, no line in two of them. Lines too
+/// short to tell apart (braces, blank lines) match only inside a run that starts with a longer
+/// one.
+fn moves(lines: &[&str]) -> Vec<Move> {
+    let text = |i: usize| content(lines[i]).get(1..).unwrap_or("").trim();
+    let distinct = |i: usize| text(i).len() >= 4;
+    let mut removed_at: HashMap<&str, Vec<usize>> = HashMap::new();
+    for i in (0..lines.len()).filter(|&i| is_removed(lines[i]) && distinct(i)) {
+        // A line repeated all over (`return nil`) is tried at its first places only: enough to
+        // find real moves, and no quadratic work on a diff made of one line repeated.
+        let at = removed_at.entry(text(i)).or_default();
+        if at.len() < 64 {
+            at.push(i);
+        }
+    }
+    let mut found: Vec<Move> = Vec::new();
+    let mut taken = vec![false; lines.len()];
+    let mut a = 0;
+    while a < lines.len() {
+        if !(is_added(lines[a]) && distinct(a)) || taken[a] {
+            a += 1;
+            continue;
+        }
+        // The longest run from `a` over any removed line with the same text.
+        let mut best: Option<Move> = None;
+        let candidates = removed_at.get(text(a)).map_or(&[][..], |v| v.as_slice());
+        for &r in candidates.iter().filter(|&&r| !taken[r]).take(8) {
+            let len = (0..)
+                .take_while(|&k| {
+                    a + k < lines.len()
+                        && r + k < lines.len()
+                        && is_added(lines[a + k])
+                        && is_removed(lines[r + k])
+                        && !taken[a + k]
+                        && !taken[r + k]
+                        && text(a + k) == text(r + k)
+                })
+                .count();
+            if len >= MOVE_MIN && best.as_ref().is_none_or(|b| len > b.len) {
+                best = Some(Move {
+                    removed: r,
+                    added: a,
+                    len,
+                });
+            }
+        }
+        match best {
+            Some(m) => {
+                taken[m.removed..m.removed + m.len].fill(true);
+                taken[m.added..m.added + m.len].fill(true);
+                a += m.len;
+                found.push(m);
+            }
+            None => a += 1,
+        }
+    }
+    found
+}
+
+fn is_added(line: &str) -> bool {
+    line.starts_with('+') && !line.starts_with("+++ ")
+}
+
+fn is_removed(line: &str) -> bool {
+    line.starts_with('-') && !line.starts_with("--- ")
+}
+
 /// Compresses a diff (see the module docs).
 pub fn compress_diff(text: &str, ctx: &Context) -> Result<TextOutcome, TextError> {
     let lines = lines_of(text);
@@ -186,6 +267,46 @@ pub fn compress_diff(text: &str, ctx: &Context) -> Result<TextOutcome, TextError
         return Err(TextError::NothingToDrop(
             "no `diff --git` sections were found",
         ));
+    }
+    // Moved blocks: the first line of each side stays, with a note; the rest is summarised.
+    let file_at = |i: usize| {
+        let s = starts.partition_point(|&s| s <= i);
+        s.checked_sub(1)
+            .map_or("", |s| diff_path(content(lines[starts[s]])))
+    };
+    let mut moved = vec![false; n];
+    for m in moves(&lines) {
+        let (from, to) = (file_at(m.removed), file_at(m.added));
+        let place = |other: &str| {
+            if other == from && from == to {
+                "elsewhere in this file".to_string()
+            } else {
+                other.to_string()
+            }
+        };
+        let (went, came) = if m.removed + m.len == m.added {
+            // Removed right above where it is added: only its indentation changed.
+            (
+                format!("[{} lines re-indented, otherwise unchanged:]\n", m.len),
+                format!("[the same {} lines, re-indented]\n", m.len),
+            )
+        } else {
+            (
+                format!(
+                    "[{} lines moved to {} (the same lines, indentation aside)]\n",
+                    m.len,
+                    place(to)
+                ),
+                format!("[{} lines moved here from {}]\n", m.len, place(from)),
+            )
+        };
+        for (first, note) in [(m.removed, went), (m.added, came)] {
+            moved[first..first + m.len].fill(true);
+            for i in first + 1..first + m.len {
+                drop(&mut keep, i, "moved");
+            }
+            notes.insert(first, note);
+        }
     }
     for (s, &start) in starts.iter().enumerate() {
         let end = starts.get(s + 1).copied().unwrap_or(n);
@@ -210,7 +331,7 @@ pub fn compress_diff(text: &str, ctx: &Context) -> Result<TextOutcome, TextError
                 .unwrap_or(end);
             let body = &lines[h + 1..body_end];
             let changed: Vec<usize> = (h + 1..body_end)
-                .filter(|&i| lines[i].starts_with(['+', '-']))
+                .filter(|&i| lines[i].starts_with(['+', '-']) && !moved[i])
                 .collect();
             if whitespace_only(body) {
                 for i in h + 1..body_end {
@@ -230,7 +351,7 @@ pub fn compress_diff(text: &str, ctx: &Context) -> Result<TextOutcome, TextError
                     .iter()
                     .filter(|&&i| lines[i].starts_with('+'))
                     .count();
-                for i in h + 1..body_end {
+                for i in (h + 1..body_end).filter(|&i| !moved[i]) {
                     if Some(i) != longest {
                         drop(&mut keep, i, why);
                     }
@@ -248,7 +369,7 @@ pub fn compress_diff(text: &str, ctx: &Context) -> Result<TextOutcome, TextError
                     .iter()
                     .filter(|&&i| lines[i].starts_with('+'))
                     .count();
-                for i in h + 1..body_end {
+                for i in (h + 1..body_end).filter(|&i| !moved[i]) {
                     if shown.binary_search(&i).is_err() {
                         drop(&mut keep, i, "large hunk");
                     }
@@ -334,6 +455,91 @@ mod tests {
         assert!(whitespace_only(&["-  a = 1\n", "+a = 1\n", " b\n"]));
         assert!(!whitespace_only(&["-a = 1\n", "+a = 2\n"]));
         assert!(!whitespace_only(&[" context\n"]));
+    }
+
+    #[test]
+    fn moved_and_reindented_blocks_are_found() {
+        let block: Vec<String> = (0..10)
+            .map(|i| format!("    let value_{i} = compute({i});\n"))
+            .collect();
+        let mut diff = vec![
+            "diff --git a/a.rs b/a.rs\n".to_string(),
+            "@@ -1,12 +1,2 @@\n".into(),
+        ];
+        diff.extend(block.iter().map(|l| format!("-{l}")));
+        diff.push(" fn keep() {}\n".into());
+        diff.push("diff --git a/b.rs b/b.rs\n".into());
+        diff.push("@@ -1,2 +1,22 @@\n".into());
+        diff.extend(block.iter().map(|l| format!("+    {}", l.trim_start())));
+        // Re-indented in place: removed, then added right after with more indentation.
+        let other: Vec<String> = block.iter().map(|l| l.replace("value", "other")).collect();
+        diff.extend(other.iter().map(|l| format!("-{l}")));
+        diff.extend(other.iter().map(|l| format!("+    {l}")));
+        let lines: Vec<&str> = diff.iter().map(String::as_str).collect();
+        let found = moves(&lines);
+        assert_eq!(
+            found,
+            vec![
+                Move {
+                    removed: 2,
+                    added: 15,
+                    len: 10
+                },
+                Move {
+                    removed: 25,
+                    added: 35,
+                    len: 10
+                },
+            ]
+        );
+        // Too short a run is shown as it is.
+        let short: Vec<&str> = lines
+            .iter()
+            .copied()
+            .filter(|l| !["_7", "_8", "_9"].iter().any(|n| l.contains(n)))
+            .collect();
+        assert!(moves(&short).is_empty());
+    }
+
+    #[test]
+    fn a_moved_function_is_shown_once_and_stored_whole() {
+        let body: String = (0..30)
+            .map(|i| format!("    let value_{i} = compute({i});\n"))
+            .collect();
+        let sign =
+            |sign: char| -> String { body.lines().map(|l| format!("{sign}{l}\n")).collect() };
+        let diff = format!(
+            "diff --git a/src/old.rs b/src/old.rs\n@@ -10,32 +10,0 @@\n-pub fn helper() {{\n{}-}}\n\
+             diff --git a/src/new.rs b/src/new.rs\nnew file mode 100644\n@@ -0,0 +1,33 @@\n+use crate::compute;\n+pub fn helper() {{\n{}+}}\n",
+            sign('-'),
+            sign('+')
+        );
+        let store = crate::ccr::MemoryStore::default();
+        let q = crate::query::Query::parse("");
+        let counter = crate::tokens::Counter::new(crate::tokens::Tokenizer::O200kBase, &diff);
+        let ctx = Context {
+            query: &q,
+            budget: 2000,
+            counter: &counter,
+            store: &store,
+            namespace: "t",
+        };
+        let out = compress_diff(&diff, &ctx).unwrap().output;
+        assert!(
+            out.contains("-pub fn helper() {\n[32 lines moved to src/new.rs"),
+            "{out}"
+        );
+        assert!(
+            out.contains("+pub fn helper() {\n[32 lines moved here from src/old.rs]"),
+            "{out}"
+        );
+        assert!(out.contains("+use crate::compute;"), "{out}");
+        assert!(!out.contains("value_3"), "{out}");
+        let key = &crate::ccr::marker_keys(&out)[0];
+        assert_eq!(
+            crate::ccr::Store::get(&store, "t", key).unwrap(),
+            diff.as_bytes()
+        );
     }
 
     #[test]
