@@ -177,29 +177,68 @@ fn placeholder(n: usize, body: &str) -> String {
     id.reverse();
     let id = String::from_utf8(id).expect("ASCII letters");
     let ending = if body.ends_with('\n') { "\n" } else { "" };
-    format!("{MARK}cinch-block-{id}{MARK}{ending}")
+    format!("{MARK}{TAG}{id}{MARK}{ending}")
+}
+
+const TAG: &str = "cinch-block-";
+
+/// The block number a placeholder's id (`a`, `b`, ..., `ba`, ...) stands for.
+fn block_number(id: &str) -> Option<usize> {
+    id.bytes().try_fold(0usize, |n, b| {
+        b.is_ascii_lowercase()
+            .then(|| n.checked_mul(26)?.checked_add(usize::from(b - b'a')))
+            .flatten()
+    })
+}
+
+/// `text` with each placeholder line of `lines` replaced by what `with` gives for its block, in
+/// one pass (a document may hold many blocks).
+fn put_back<'w>(text: &str, lines: &[String], with: impl Fn(usize) -> Option<&'w str>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(MARK) {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let found = rest[1..]
+            .strip_prefix(TAG)
+            .and_then(|r| r.split(MARK).next())
+            .and_then(block_number)
+            .and_then(|n| Some((lines.get(n)?, with(n)?)))
+            .filter(|(line, _)| rest.starts_with(line.as_str()));
+        match found {
+            Some((line, replacement)) => {
+                out.push_str(replacement);
+                rest = &rest[line.len()..];
+            }
+            None => {
+                out.push(MARK);
+                rest = &rest[MARK.len_utf8()..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A store that puts the blocks' text back in place of their placeholders before storing.
 struct Restoring<'a> {
     inner: &'a dyn Store,
-    /// Each placeholder line and the block text it stands for.
-    blocks: &'a [(String, &'a str)],
+    /// Each block's placeholder line.
+    lines: &'a [String],
+    /// Each block's text.
+    bodies: &'a [&'a str],
 }
 
 impl Restoring<'_> {
     fn restore<'c>(&self, content: &'c [u8]) -> std::borrow::Cow<'c, [u8]> {
-        let Ok(text) = std::str::from_utf8(content) else {
-            return content.into();
-        };
-        if !text.contains(MARK) {
-            return content.into();
+        match std::str::from_utf8(content) {
+            Ok(text) if text.contains(MARK) => {
+                put_back(text, self.lines, |n| self.bodies.get(n).copied())
+                    .into_bytes()
+                    .into()
+            }
+            _ => content.into(),
         }
-        let mut text = text.to_string();
-        for (line, body) in self.blocks {
-            text = text.replace(line.as_str(), body);
-        }
-        text.into_bytes().into()
     }
 }
 
@@ -236,22 +275,25 @@ pub(crate) fn compress(
     ctx: &Context,
     tokenizer: Tokenizer,
 ) -> Result<Candidate, String> {
+    let bodies: Vec<&str> = blocks.iter().map(|b| &input[b.start..b.end]).collect();
+    let lines: Vec<String> = bodies
+        .iter()
+        .enumerate()
+        .map(|(n, body)| placeholder(n, body))
+        .collect();
     let mut host_text = String::with_capacity(input.len() / 2);
-    let mut stand_ins: Vec<(String, &str)> = Vec::with_capacity(blocks.len());
     let mut at = 0;
-    for (n, b) in blocks.iter().enumerate() {
-        let body = &input[b.start..b.end];
-        let line = placeholder(n, body);
+    for (b, line) in blocks.iter().zip(&lines) {
         host_text.push_str(&input[at..b.start]);
-        host_text.push_str(&line);
-        stand_ins.push((line, body));
+        host_text.push_str(line);
         at = b.end;
     }
     host_text.push_str(&input[at..]);
 
     let store = Restoring {
         inner: ctx.store,
-        blocks: &stand_ins,
+        lines: &lines,
+        bodies: &bodies,
     };
     let host_counter = Counter::new(tokenizer, &host_text);
     let host_ctx = Context {
@@ -261,7 +303,7 @@ pub(crate) fn compress(
         store: &store,
         namespace: ctx.namespace,
     };
-    let (mut output, mut keys, mut details, host_failed) =
+    let (host_output, mut keys, mut details, host_failed) =
         match compress_as(host, None, &host_text, &host_ctx) {
             Ok(c) => (c.output, c.keys, c.text.unwrap_or_default(), None),
             Err(why) => (
@@ -274,10 +316,12 @@ pub(crate) fn compress(
 
     // The blocks the host kept, each compressed on its own where that makes it smaller.
     let mut compressed = 0;
-    for ((line, body), b) in stand_ins.iter().zip(blocks) {
-        if !output.contains(line.as_str()) {
+    let mut replacements: Vec<Option<String>> = vec![None; blocks.len()];
+    for (n, b) in blocks.iter().enumerate() {
+        if !host_output.contains(lines[n].as_str()) {
             continue;
         }
+        let body = bodies[n];
         let counter = Counter::new(tokenizer, body);
         let block_ctx = Context {
             counter: &counter,
@@ -294,8 +338,9 @@ pub(crate) fn compress(
                 compressed += 1;
             }
         }
-        output = output.replacen(line.as_str(), &replacement, 1);
+        replacements[n] = Some(replacement);
     }
+    let output = put_back(&host_output, &lines, |n| replacements.get(n)?.as_deref());
     if output.contains(MARK) {
         return Err("a block of mixed content could not be put back".into());
     }
@@ -415,6 +460,30 @@ mod tests {
         assert!(
             back.contains("polled queue depth="),
             "dropped log lines are stored"
+        );
+    }
+
+    #[test]
+    fn placeholders_are_put_back_in_one_pass() {
+        let bodies = ["one\n", "two\n", "three"];
+        let lines: Vec<String> = bodies
+            .iter()
+            .enumerate()
+            .map(|(n, b)| placeholder(n, b))
+            .collect();
+        assert_eq!(block_number("a"), Some(0));
+        assert_eq!(block_number("ba"), Some(26));
+        assert_eq!(block_number("A"), None);
+        let text = format!("x\n{}y\n{}{}", lines[0], lines[1], lines[2]);
+        assert_eq!(
+            put_back(&text, &lines, |n| bodies.get(n).copied()),
+            "x\none\ny\ntwo\nthree"
+        );
+        // Only the placeholders asked for; a stray mark stays as it is.
+        let stray = format!("{MARK}{}", lines[1]);
+        assert_eq!(
+            put_back(&stray, &lines, |n| (n == 1).then_some("2\n")),
+            format!("{MARK}2\n")
         );
     }
 
