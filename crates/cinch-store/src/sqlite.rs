@@ -38,6 +38,9 @@ struct Touched {
     since: Option<std::time::Instant>,
 }
 
+/// How long a call waits for another process's hold on the file.
+const BUSY_WAIT: Duration = Duration::from_secs(5);
+
 /// Reads' use times are written at least this often.
 const TOUCH_EVERY: Duration = Duration::from_secs(1);
 const TOUCH_MAX: usize = 4096;
@@ -146,7 +149,7 @@ impl SqliteStore {
         }
         let setup = || -> rusqlite::Result<Connection> {
             let mut conn = Connection::open(path)?;
-            conn.busy_timeout(Duration::from_secs(5))?;
+            conn.busy_timeout(BUSY_WAIT)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             // Each CLI run is one short-lived connection. By default the last connection to
@@ -192,8 +195,24 @@ impl SqliteStore {
             }
             Ok(conn)
         };
-        let conn = setup()
-            .map_err(|e| StoreError(format!("cannot use the store {}: {e}", path.display())))?;
+        // Two processes setting up one new file at once can be told "locked" at once, without
+        // the busy timeout's wait (switching to the write-ahead log needs the file to itself):
+        // the setup is tried again for as long as that timeout.
+        let started = std::time::Instant::now();
+        let conn = loop {
+            match setup() {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if matches!(
+                        e.code,
+                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                    ) && started.elapsed() < BUSY_WAIT =>
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                done => break done,
+            }
+        }
+        .map_err(|e| StoreError(format!("cannot use the store {}: {e}", path.display())))?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             limits,
@@ -667,6 +686,32 @@ mod tests {
             .unwrap_err();
         assert!(matches!(e, GetError::Backend(_)), "{e}");
         assert!(e.to_string().contains("damaged"), "{e}");
+    }
+
+    #[test]
+    fn many_connections_can_set_up_one_new_file_at_once() {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("new.sqlite");
+            let barrier = std::sync::Barrier::new(8);
+            let keys: Vec<Key> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..8)
+                    .map(|i| {
+                        let (path, barrier) = (&path, &barrier);
+                        s.spawn(move || {
+                            barrier.wait();
+                            let store = SqliteStore::open(path).expect("opens despite the others");
+                            store.put("t", format!("entry {i}").as_bytes()).unwrap()
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let store = SqliteStore::open(&path).unwrap();
+            for (i, k) in keys.iter().enumerate() {
+                assert_eq!(store.get("t", k).unwrap(), format!("entry {i}").as_bytes());
+            }
+        }
     }
 
     #[test]
