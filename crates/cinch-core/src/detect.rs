@@ -338,9 +338,7 @@ mod tests {
     /// `CINCH_CORPUS` or `../shared/corpus` from the workspace root).
     #[test]
     fn the_corpus_is_detected_as_its_categories() {
-        let dir = std::env::var("CINCH_CORPUS").unwrap_or_else(|_| {
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus").into()
-        });
+        let dir = crate::test_corpus::dir();
         let Ok(manifest) = std::fs::read_to_string(format!("{dir}/manifest.jsonl")) else {
             return;
         };

@@ -12,6 +12,9 @@ pub mod route;
 pub mod text;
 pub mod tokens;
 
+#[cfg(test)]
+mod test_corpus;
+
 pub use ccr::{GetError, Key, Store, StoreError};
 pub use detect::{Kind, Language};
 pub use route::{compress, warm, Options, Report, DEFAULT_BUDGET};

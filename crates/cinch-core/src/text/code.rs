@@ -755,14 +755,7 @@ mod tests {
     /// Large files of the corpus are parsed in halves, with the outline of a whole parse.
     #[test]
     fn the_corpus_parses_in_halves_like_the_whole() {
-        let dir = std::env::var("CINCH_CORPUS").unwrap_or_else(|_| {
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus").into()
-        });
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
+        for (path, text) in crate::test_corpus::files() {
             let lang = match path.extension().and_then(|e| e.to_str()) {
                 Some("rs") => Language::Rust,
                 Some("py") => Language::Python,
@@ -770,7 +763,6 @@ mod tests {
                 Some("rb") => Language::Ruby,
                 _ => continue,
             };
-            let text = std::fs::read_to_string(&path).unwrap();
             let lines = lines_of(&text);
             let walk = walk_source(&grammar(lang).unwrap(), &text, &lines, &[]).unwrap();
             if text.len() >= SPLIT_PARSE_MIN && top_level_split(&lines).is_some() {

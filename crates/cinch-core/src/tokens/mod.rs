@@ -334,23 +334,14 @@ mod tests {
     /// pre-tokenizer together count like `bpe-openai` on real tool output.
     #[test]
     fn the_corpus_counts_like_bpe_openai() {
-        let dir = std::env::var("CINCH_CORPUS").unwrap_or_else(|_| {
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus").into()
-        });
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let Ok(text) = std::fs::read_to_string(entry.path()) else {
-                continue;
-            };
+        for (path, text) in crate::test_corpus::files() {
             let mut end = text.len().min(32 * 1024);
             while !text.is_char_boundary(end) {
                 end -= 1;
             }
             for t in [Tokenizer::O200kBase, Tokenizer::Cl100kBase] {
                 let head = &text[..end];
-                assert_eq!(t.count(head), t.bpe().count(head), "{:?}", entry.path());
+                assert_eq!(t.count(head), t.bpe().count(head), "{path:?}");
             }
         }
     }

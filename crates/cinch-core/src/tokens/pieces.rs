@@ -266,16 +266,8 @@ mod tests {
     /// from the workspace root).
     #[test]
     fn the_corpus_splits_like_the_regex() {
-        let dir = std::env::var("CINCH_CORPUS").unwrap_or_else(|_| {
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus").into()
-        });
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            if let Ok(text) = std::fs::read_to_string(entry.path()) {
-                assert_same_pieces(&text);
-            }
+        for (_, text) in crate::test_corpus::files() {
+            assert_same_pieces(&text);
         }
     }
 
