@@ -300,6 +300,13 @@ impl SqliteStore {
     }
 
     fn flush_reads(&self) -> Result<(), StoreError> {
+        let idle = self.hits.load(Ordering::Relaxed) == 0
+            && self.misses.load(Ordering::Relaxed) == 0
+            && self.touched.lock().is_ok_and(|t| t.used.is_empty());
+        if idle {
+            // A process that only stored (every `compress`) has nothing to write at its end.
+            return Ok(());
+        }
         let mut conn = self.conn()?;
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -367,6 +374,10 @@ fn bury(tx: &Transaction, namespace: &str, key: &str, evicted: bool) -> rusqlite
 }
 
 fn bump(tx: &Connection, name: &str, by: i64) -> rusqlite::Result<()> {
+    // Adding nothing would still rewrite the counters' page in the log.
+    if by == 0 {
+        return Ok(());
+    }
     tx.prepare_cached("UPDATE counters SET value = value + ?2 WHERE name = ?1")?
         .execute(params![name, by])?;
     Ok(())
