@@ -17,3 +17,25 @@ pub struct Context<'a> {
     /// The store namespace.
     pub namespace: &'a str,
 }
+
+/// Runs `f` with a context for `input` over a fresh memory store (namespace `t`), for tests.
+#[cfg(test)]
+pub(crate) fn with_context<R>(
+    input: &str,
+    query: &str,
+    budget: usize,
+    f: impl FnOnce(&Context) -> R,
+) -> (R, crate::ccr::MemoryStore) {
+    let store = crate::ccr::MemoryStore::default();
+    let query = Query::parse(query);
+    let counter = Counter::new(crate::tokens::Tokenizer::O200kBase, input);
+    let ctx = Context {
+        query: &query,
+        budget,
+        counter: &counter,
+        store: &store,
+        namespace: "t",
+    };
+    let out = f(&ctx);
+    (out, store)
+}

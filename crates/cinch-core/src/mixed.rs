@@ -368,22 +368,12 @@ pub(crate) fn compress(
 mod tests {
     use super::*;
     use crate::ccr::MemoryStore;
-    use crate::query::Query;
 
     fn run(input: &str, host: Kind, query: &str, budget: usize) -> (Candidate, MemoryStore) {
-        let store = MemoryStore::default();
-        let q = Query::parse(query);
-        let counter = Counter::new(Tokenizer::O200kBase, input);
-        let ctx = Context {
-            query: &q,
-            budget,
-            counter: &counter,
-            store: &store,
-            namespace: "t",
-        };
-        let blocks = split(input, host).expect("blocks found");
-        let c = compress(input, host, &blocks, &ctx, Tokenizer::O200kBase).expect("compressed");
-        (c, store)
+        crate::context::with_context(input, query, budget, |ctx| {
+            let blocks = split(input, host).expect("blocks found");
+            compress(input, host, &blocks, ctx, Tokenizer::O200kBase).expect("compressed")
+        })
     }
 
     fn retrieved(output: &str, store: &MemoryStore) -> String {

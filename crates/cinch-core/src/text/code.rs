@@ -639,22 +639,11 @@ pub fn compress_code(
 mod tests {
     use super::*;
     use crate::ccr::{MemoryStore, Store};
-    use crate::query::Query;
-    use crate::tokens::{Counter, Tokenizer};
 
     fn outline(code: &str, lang: Language, query: &str) -> (String, MemoryStore) {
-        let store = MemoryStore::default();
-        let q = Query::parse(query);
-        let counter = Counter::new(Tokenizer::O200kBase, code);
-        let ctx = Context {
-            query: &q,
-            budget: 10,
-            counter: &counter,
-            store: &store,
-            namespace: "t",
-        };
-        let out = compress_code(code, Some(lang), &ctx).unwrap().output;
-        (out, store)
+        crate::context::with_context(code, query, 10, |ctx| {
+            compress_code(code, Some(lang), ctx).unwrap().output
+        })
     }
 
     const RUST: &str = "use std::io;\n\n/// Adds.\npub fn add(a: i32, b: i32) -> i32 {\n    let c = a + b;\n    let d = c * 2;\n    println!(\"{d}\");\n    helper(d)\n}\n\nfn helper(x: i32) -> i32 {\n    let y = x;\n    let z = y;\n    let w = z;\n    w\n}\n";

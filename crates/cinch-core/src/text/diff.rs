@@ -333,6 +333,10 @@ pub fn compress_diff(text: &str, ctx: &Context) -> Result<TextOutcome, TextError
             let changed: Vec<usize> = (h + 1..body_end)
                 .filter(|&i| lines[i].starts_with(['+', '-']) && !moved[i])
                 .collect();
+            let added = changed
+                .iter()
+                .filter(|&&i| lines[i].starts_with('+'))
+                .count();
             if whitespace_only(body) {
                 for i in h + 1..body_end {
                     drop(&mut keep, i, "whitespace-only");
@@ -347,10 +351,6 @@ pub fn compress_diff(text: &str, ctx: &Context) -> Result<TextOutcome, TextError
             } else if let Some(why) = not_code.filter(|_| changed.len() > PROSE_HUNK) {
                 // The longest changed line stands for the hunk.
                 let longest = longest(&lines, &changed);
-                let added = changed
-                    .iter()
-                    .filter(|&&i| lines[i].starts_with('+'))
-                    .count();
                 for i in (h + 1..body_end).filter(|&i| !moved[i]) {
                     if Some(i) != longest {
                         drop(&mut keep, i, why);
@@ -365,10 +365,6 @@ pub fn compress_diff(text: &str, ctx: &Context) -> Result<TextOutcome, TextError
                 );
             } else if changed.len() > CODE_HUNK {
                 let shown = outline(&lines, &changed);
-                let added = changed
-                    .iter()
-                    .filter(|&&i| lines[i].starts_with('+'))
-                    .count();
                 for i in (h + 1..body_end).filter(|&i| !moved[i]) {
                     if shown.binary_search(&i).is_err() {
                         drop(&mut keep, i, "large hunk");
@@ -514,17 +510,9 @@ mod tests {
             sign('-'),
             sign('+')
         );
-        let store = crate::ccr::MemoryStore::default();
-        let q = crate::query::Query::parse("");
-        let counter = crate::tokens::Counter::new(crate::tokens::Tokenizer::O200kBase, &diff);
-        let ctx = Context {
-            query: &q,
-            budget: 2000,
-            counter: &counter,
-            store: &store,
-            namespace: "t",
-        };
-        let out = compress_diff(&diff, &ctx).unwrap().output;
+        let (out, store) = crate::context::with_context(&diff, "", 2000, |ctx| {
+            compress_diff(&diff, ctx).unwrap().output
+        });
         assert!(
             out.contains("-pub fn helper() {\n[32 lines moved to src/new.rs"),
             "{out}"

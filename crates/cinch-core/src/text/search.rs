@@ -364,17 +364,9 @@ mod tests {
                 ));
             }
         }
-        let store = crate::ccr::MemoryStore::default();
-        let q = crate::query::Query::parse("where is lookup called");
-        let counter = crate::tokens::Counter::new(crate::tokens::Tokenizer::O200kBase, &text);
-        let ctx = Context {
-            query: &q,
-            budget: 1200,
-            counter: &counter,
-            store: &store,
-            namespace: "t",
-        };
-        let out = compress_search(&text, &ctx).unwrap().output;
+        let (out, _) = crate::context::with_context(&text, "where is lookup called", 1200, |ctx| {
+            compress_search(&text, ctx).unwrap().output
+        });
         for f in 0..40 {
             assert!(
                 out.contains(&format!("src/module_{f}.rs:")),
