@@ -1,6 +1,7 @@
 //! What every compressor is given: the query, the budget, counting, and where drops go.
 
 use crate::ccr::Store;
+use crate::free_text::FreeText;
 use crate::query::Query;
 use crate::tokens::Counter;
 
@@ -16,6 +17,8 @@ pub struct Context<'a> {
     pub store: &'a dyn Store,
     /// The store namespace.
     pub namespace: &'a str,
+    /// What compresses free text.
+    pub free_text: &'a FreeText,
 }
 
 /// Runs `f` with a context for `input` over a fresh memory store (namespace `t`), for tests.
@@ -35,6 +38,7 @@ pub(crate) fn with_context<R>(
         counter: &counter,
         store: &store,
         namespace: "t",
+        free_text: &FreeText::Deterministic,
     };
     let out = f(&ctx);
     (out, store)

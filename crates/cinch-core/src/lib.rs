@@ -5,6 +5,7 @@
 pub mod ccr;
 pub mod context;
 pub mod detect;
+pub mod free_text;
 pub mod json;
 mod mixed;
 pub mod query;
@@ -17,5 +18,6 @@ mod test_corpus;
 
 pub use ccr::{GetError, Key, Store, StoreError};
 pub use detect::{Kind, Language};
+pub use free_text::{FreeText, TextModel};
 pub use route::{compress, warm, Options, Report, DEFAULT_BUDGET};
 pub use tokens::Tokenizer;

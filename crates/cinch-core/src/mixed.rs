@@ -302,14 +302,16 @@ pub(crate) fn compress(
         counter: &host_counter,
         store: &store,
         namespace: ctx.namespace,
+        free_text: ctx.free_text,
     };
-    let (host_output, mut keys, mut details, host_failed) =
+    let (host_output, mut keys, mut details, host_reason, host_failed) =
         match compress_as(host, None, &host_text, &host_ctx) {
-            Ok(c) => (c.output, c.keys, c.text.unwrap_or_default(), None),
+            Ok(c) => (c.output, c.keys, c.text.unwrap_or_default(), c.reason, None),
             Err(why) => (
                 host_text.clone(),
                 Vec::new(),
                 TextDetails::default(),
+                None,
                 Some(why),
             ),
         };
@@ -361,6 +363,7 @@ pub(crate) fn compress(
         keys,
         json: None,
         text: Some(details),
+        reason: host_reason,
     })
 }
 

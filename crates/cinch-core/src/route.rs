@@ -8,6 +8,7 @@
 use crate::ccr::Store;
 use crate::context::Context;
 use crate::detect::{detect, Kind, Language};
+use crate::free_text::FreeText;
 use crate::json::{compress_json, JsonDetails, JsonError};
 use crate::query::Query;
 use crate::text::{self, TextDetails, TextError, TextOutcome};
@@ -35,6 +36,8 @@ pub struct Options {
     pub tokenizer: Tokenizer,
     /// Store namespace.
     pub namespace: String,
+    /// What compresses prose and other free text.
+    pub free_text: FreeText,
 }
 
 impl Default for Options {
@@ -45,6 +48,7 @@ impl Default for Options {
             budget: DEFAULT_BUDGET,
             tokenizer: Tokenizer::default(),
             namespace: crate::ccr::DEFAULT_NAMESPACE.to_string(),
+            free_text: FreeText::Deterministic,
         }
     }
 }
@@ -283,7 +287,7 @@ pub fn compress(input: &str, opts: &Options, store: &dyn Store) -> Report {
             tokens_after: c.tokens,
             lossless: c.lossless,
             ccr_keys: c.keys,
-            reason: None,
+            reason: c.reason,
             language: result.language,
             json: c.json,
             text: c.text,
@@ -319,6 +323,7 @@ pub(crate) fn compress_as(
             keys: o.ccr_keys.iter().map(|k| k.to_string()).collect(),
             json: None,
             text: Some(o.details),
+            reason: None,
         }),
         Err(TextError::Store(e)) => Err(format!(
             "{e}; nothing was dropped, the input goes out unchanged"
@@ -335,6 +340,7 @@ pub(crate) fn compress_as(
                 keys: o.ccr_keys.iter().map(|k| k.to_string()).collect(),
                 json: Some(o.details),
                 text: None,
+                reason: None,
             }),
             Err(e @ (JsonError::NotJson(_) | JsonError::Unverified)) => Err(e.to_string()),
             Err(JsonError::Store(e)) => Err(format!(
@@ -344,7 +350,29 @@ pub(crate) fn compress_as(
         Kind::Log => text_candidate(text::log::compress_log(input, ctx)),
         Kind::Search => text_candidate(text::search::compress_search(input, ctx)),
         Kind::Diff => text_candidate(text::diff::compress_diff(input, ctx)),
-        Kind::Prose => text_candidate(text::prose::compress_prose(input, ctx)),
+        Kind::Prose => {
+            let fallback = match ctx.free_text {
+                FreeText::Deterministic => None,
+                FreeText::Unavailable(why) => Some(why.clone()),
+                FreeText::Model(model) => match model.compress(input, ctx) {
+                    Ok(o) => return text_candidate(Ok(o)),
+                    Err(e) => Some(format!("{}: {e}", model.name())),
+                },
+            };
+            let candidate = text_candidate(text::prose::compress_prose(input, ctx));
+            match (candidate, fallback) {
+                (Ok(mut c), Some(why)) => {
+                    c.reason = Some(format!(
+                        "{why}; the deterministic prose compressor was used"
+                    ));
+                    Ok(c)
+                }
+                (Err(e), Some(why)) => {
+                    Err(format!("{why}; the deterministic prose compressor: {e}"))
+                }
+                (candidate, None) => candidate,
+            }
+        }
         Kind::Code => text_candidate(text::code::compress_code(input, language, ctx)),
     }
 }
@@ -358,6 +386,8 @@ pub(crate) struct Candidate {
     pub(crate) keys: Vec<String>,
     pub(crate) json: Option<JsonDetails>,
     pub(crate) text: Option<TextDetails>,
+    /// Why a fallback was taken on the way to this candidate.
+    pub(crate) reason: Option<String>,
 }
 
 struct Routed {
@@ -392,6 +422,7 @@ fn route(
         counter,
         store,
         namespace: &opts.namespace,
+        free_text: &opts.free_text,
     };
     let outcome = match detected.kind {
         Kind::Log | Kind::Prose => match crate::mixed::split(input, detected.kind) {

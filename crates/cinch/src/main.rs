@@ -5,11 +5,14 @@ use cinch_core::ccr::search::Items;
 use cinch_core::ccr::DEFAULT_NAMESPACE;
 use cinch_core::json::decode::{decode, DecodeError};
 use cinch_core::query::Query;
-use cinch_core::{compress, GetError, Key, Kind, Options, Tokenizer, DEFAULT_BUDGET};
+use cinch_core::{compress, FreeText, GetError, Key, Kind, Options, Tokenizer, DEFAULT_BUDGET};
+use cinch_kompress::{Kompress, Precision};
 use clap::{Parser, Subcommand};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -42,6 +45,8 @@ enum Command {
         tokenizer: Tokenizer,
         #[command(flatten)]
         at: StoreAt,
+        #[command(flatten)]
+        kompress: KompressArgs,
         /// Print a JSON report instead of the text.
         #[arg(long)]
         json: bool,
@@ -90,6 +95,47 @@ struct StoreAt {
     /// The namespace entries belong to; another namespace cannot read them.
     #[arg(long, env = "CINCH_NAMESPACE", default_value = DEFAULT_NAMESPACE)]
     namespace: String,
+}
+
+/// The neural compressor for prose and other free text.
+#[derive(clap::Args)]
+struct KompressArgs {
+    /// A Kompress-style model directory (config.json, model.safetensors, tokenizer.json):
+    /// prose and plain text are then compressed by the model. Nothing is downloaded.
+    #[arg(long, env = "CINCH_KOMPRESS_MODEL")]
+    kompress_model: Option<PathBuf>,
+    /// Run the model's large matrix multiplications with int8 weights.
+    #[arg(long, env = "CINCH_KOMPRESS_INT8")]
+    kompress_int8: bool,
+    /// Longest a model call may take, in milliseconds; past it the deterministic compressor
+    /// is used.
+    #[arg(long, env = "CINCH_KOMPRESS_DEADLINE_MS", default_value_t = cinch_kompress::DEFAULT_DEADLINE.as_millis() as u64)]
+    kompress_deadline_ms: u64,
+}
+
+impl KompressArgs {
+    /// The free-text compressor: the model if one was named and loads, otherwise the
+    /// deterministic one with the reason in every report.
+    fn free_text(&self) -> FreeText {
+        let Some(dir) = &self.kompress_model else {
+            return FreeText::Deterministic;
+        };
+        let precision = if self.kompress_int8 {
+            Precision::Int8
+        } else {
+            Precision::F32
+        };
+        match Kompress::load(dir, precision) {
+            Ok(k) => FreeText::Model(Arc::new(
+                k.with_deadline(Duration::from_millis(self.kompress_deadline_ms)),
+            )),
+            Err(e) => {
+                let why = format!("the Kompress model in {} did not load: {e}", dir.display());
+                eprintln!("cinch: {why}; using the deterministic prose compressor");
+                FreeText::Unavailable(why)
+            }
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -148,10 +194,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             budget,
             tokenizer,
             at,
+            kompress,
             json,
         } => {
             let init = std::time::Instant::now();
             cinch_core::warm(tokenizer);
+            let free_text = kompress.free_text();
             let init_us = init.elapsed().as_micros() as u64;
             let input = read_input(file.as_ref())?;
             let Ok(text) = std::str::from_utf8(&input) else {
@@ -175,6 +223,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 budget,
                 tokenizer,
                 namespace: at.namespace,
+                free_text,
             };
             let report = compress(text, &opts, store.as_ref());
             if json {

@@ -51,6 +51,9 @@ pub enum TextError {
     /// Nothing could be dropped without losing what must stay.
     #[error("{0}")]
     NothingToDrop(&'static str),
+    /// A compressor supplied from outside (a model) declined, and why.
+    #[error("{0}")]
+    Declined(String),
     /// The store did not take what would have been dropped.
     #[error(transparent)]
     Store(#[from] StoreError),
