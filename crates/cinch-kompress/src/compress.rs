@@ -2,9 +2,8 @@
 //! model keeps plus the protected and fact-carrying ones, and put the kept words back where they
 //! were (lines, indentation and blank lines stay; a dropped run becomes one space).
 
-use crate::model::Model;
 use crate::words::{words, Word};
-use crate::KompressError;
+use crate::{KompressError, TokenScorer};
 use std::time::Instant;
 
 /// How Kompress decides.
@@ -58,7 +57,7 @@ pub struct Compressed {
 /// Compresses `text` with `model`. `deadline`, if given, is checked before each chunk: past it,
 /// the call fails with [`KompressError::Deadline`] rather than keep the caller waiting.
 pub fn compress_text(
-    model: &Model,
+    model: &dyn TokenScorer,
     text: &str,
     settings: &Settings,
     deadline: Option<Instant>,
@@ -94,7 +93,7 @@ pub fn compress_text(
             }
             continue;
         }
-        let scores = model.score(&encoded.ids)?.keep;
+        let scores = model.keep_scores(&encoded.ids)?;
         let mut best = vec![f32::NEG_INFINITY; chunk.len()];
         for (s, w) in scores.iter().zip(&encoded.word_ids) {
             if let Some(w) = w.and_then(|w| best.get_mut(w as usize)) {

@@ -15,11 +15,13 @@ pub mod config;
 mod layers;
 pub mod model;
 mod modernbert;
+pub mod tokenize;
 mod words;
 
 pub use compress::{compress_text, Compressed, Settings};
 pub use layers::Precision;
-pub use model::{Encoded, Layout, Model, Scores};
+pub use model::{Layout, Model, Scores};
+pub use tokenize::{Encoded, WordTokenizer};
 
 use cinch_core::ccr::marker;
 use cinch_core::context::Context;
@@ -61,10 +63,21 @@ pub enum KompressError {
     Busy,
 }
 
+/// What Kompress needs of a model, whatever runs it: the words' tokens, and a keep score in
+/// [0, 1] for every token of a sequence of at most [`TokenScorer::max_tokens`].
+pub trait TokenScorer: Send + Sync {
+    /// Tokens of `words`, each word on its own, with the special tokens.
+    fn encode_words(&self, words: &[&str]) -> Result<Encoded, KompressError>;
+    /// The keep score of each token.
+    fn keep_scores(&self, ids: &[u32]) -> Result<Vec<f32>, KompressError>;
+    /// The longest sequence one call takes.
+    fn max_tokens(&self) -> usize;
+}
+
 /// Kompress with its model, settings and limits, ready to plug into the router as a
 /// [`cinch_core::TextModel`].
 pub struct Kompress {
-    model: Model,
+    model: Box<dyn TokenScorer>,
     settings: Settings,
     deadline: Duration,
     slots: Slots,
@@ -73,7 +86,6 @@ pub struct Kompress {
 impl std::fmt::Debug for Kompress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Kompress")
-            .field("model", &self.model)
             .field("settings", &self.settings)
             .field("deadline", &self.deadline)
             .finish_non_exhaustive()
@@ -86,7 +98,8 @@ impl std::fmt::Debug for Kompress {
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(20);
 
 impl Kompress {
-    /// Loads the model in `dir`. The model must have a token-classification head.
+    /// Loads the model in `dir` to run on candle. The model must have a token-classification
+    /// head.
     pub fn load(dir: &Path, precision: Precision) -> Result<Self, KompressError> {
         let model = Model::load(dir, precision)?;
         if !model.scores_tokens() {
@@ -94,12 +107,17 @@ impl Kompress {
                 "the model has no token-classification head (token_head or classifier)".into(),
             ));
         }
-        Ok(Kompress {
+        Ok(Kompress::new(Box::new(model)))
+    }
+
+    /// Kompress over any scorer, with the default settings and limits.
+    pub fn new(model: Box<dyn TokenScorer>) -> Self {
+        Kompress {
             model,
             settings: Settings::default(),
             deadline: DEFAULT_DEADLINE,
             slots: Slots::new(1),
-        })
+        }
     }
 
     /// Replaces the settings.
@@ -121,16 +139,11 @@ impl Kompress {
         self
     }
 
-    /// The model.
-    pub fn model(&self) -> &Model {
-        &self.model
-    }
-
     /// Compresses `text` within the deadline.
     pub fn compress(&self, text: &str) -> Result<Compressed, KompressError> {
         let deadline = Instant::now() + self.deadline;
         let _slot = self.slots.acquire(deadline).ok_or(KompressError::Busy)?;
-        compress_text(&self.model, text, &self.settings, Some(deadline))
+        compress_text(self.model.as_ref(), text, &self.settings, Some(deadline))
     }
 }
 

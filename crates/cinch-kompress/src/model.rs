@@ -13,12 +13,13 @@ use crate::bert::Bert;
 use crate::config::{Encoder, ModelConfig};
 use crate::layers::{Linear, Precision};
 use crate::modernbert::{ClassifierHead, ModernBert};
-use crate::KompressError;
+use crate::tokenize::WordTokenizer;
+use crate::tokenize::{read, Encoded};
+use crate::{KompressError, TokenScorer};
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::{Conv1d, Conv1dConfig, VarBuilder};
 use std::collections::HashMap;
 use std::path::Path;
-use tokenizers::Tokenizer;
 
 /// The head layout found in the weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,21 +60,11 @@ pub struct Scores {
     pub keep: Vec<f32>,
 }
 
-/// Words turned into tokens: ids and, for each token, the index of its word (`None` for the
-/// special tokens).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Encoded {
-    /// Token ids, special tokens included.
-    pub ids: Vec<u32>,
-    /// Word index of each token.
-    pub word_ids: Vec<Option<u32>>,
-}
-
 /// A loaded model with its tokenizer.
 pub struct Model {
     config: ModelConfig,
     layout: Layout,
-    tokenizer: Tokenizer,
+    tokenizer: WordTokenizer,
     net: Net,
     head: Option<Head>,
     device: Device,
@@ -88,17 +79,13 @@ impl std::fmt::Debug for Model {
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, KompressError> {
-    std::fs::read(path).map_err(|e| KompressError::Io(path.display().to_string(), e.to_string()))
-}
-
 impl Model {
     /// Loads the model in `dir`.
     pub fn load(dir: &Path, precision: Precision) -> Result<Self, KompressError> {
         let config_text = read(&dir.join("config.json"))?;
         let config = ModelConfig::parse(&String::from_utf8_lossy(&config_text))?;
-        let tokenizer = load_tokenizer(&dir.join("tokenizer.json"))?;
-        let tokens_known = tokenizer.get_vocab_size(true);
+        let tokenizer = WordTokenizer::load(&dir.join("tokenizer.json"))?;
+        let tokens_known = tokenizer.vocab_size();
         if tokens_known > config.vocab_size() {
             return Err(KompressError::Mismatch(format!(
                 "the tokenizer knows {tokens_known} tokens, the model only {}",
@@ -233,23 +220,12 @@ impl Model {
     /// Tokens of `words`, each word on its own (as `is_split_into_words=True` does in
     /// transformers), with the special tokens the tokenizer adds around a sequence.
     pub fn encode_words(&self, words: &[&str]) -> Result<Encoded, KompressError> {
-        let enc = self
-            .tokenizer
-            .encode(words.to_vec(), true)
-            .map_err(|e| KompressError::Tokenizer(e.to_string()))?;
-        Ok(Encoded {
-            ids: enc.get_ids().to_vec(),
-            word_ids: enc.get_word_ids().to_vec(),
-        })
+        self.tokenizer.encode_words(words)
     }
 
     /// Tokens of a plain text, with the special tokens.
     pub fn encode_text(&self, text: &str) -> Result<Vec<u32>, KompressError> {
-        let enc = self
-            .tokenizer
-            .encode(text, true)
-            .map_err(|e| KompressError::Tokenizer(e.to_string()))?;
-        Ok(enc.get_ids().to_vec())
+        self.tokenizer.encode_text(text)
     }
 
     fn check(&self, ids: &[u32]) -> Result<(), KompressError> {
@@ -331,9 +307,18 @@ impl Model {
         };
         run().map_err(model_error)
     }
+}
 
-    /// The longest token sequence one call takes.
-    pub fn max_tokens(&self) -> usize {
+impl TokenScorer for Model {
+    fn encode_words(&self, words: &[&str]) -> Result<Encoded, KompressError> {
+        self.tokenizer.encode_words(words)
+    }
+
+    fn keep_scores(&self, ids: &[u32]) -> Result<Vec<f32>, KompressError> {
+        Ok(self.score(ids)?.keep)
+    }
+
+    fn max_tokens(&self) -> usize {
         self.config.max_positions()
     }
 }
@@ -353,17 +338,4 @@ fn layout_of(tensors: &HashMap<String, Tensor>) -> Layout {
     } else {
         Layout::EncoderOnly
     }
-}
-
-fn load_tokenizer(path: &Path) -> Result<Tokenizer, KompressError> {
-    let bytes = read(path)?;
-    let mut tokenizer = Tokenizer::from_bytes(&bytes)
-        .map_err(|e| KompressError::Tokenizer(format!("{}: {e}", path.display())))?;
-    // Chunking is this crate's job: a tokenizer.json that truncates would drop words silently,
-    // and padding would feed the model tokens it was not meant to see.
-    tokenizer
-        .with_truncation(None)
-        .map_err(|e| KompressError::Tokenizer(e.to_string()))?;
-    tokenizer.with_padding(None);
-    Ok(tokenizer)
 }
