@@ -293,14 +293,17 @@ pub fn compress(input: &str, opts: &Options, store: &dyn Store) -> Report {
             text: c.text,
             elapsed_us: 0,
         },
-        Ok(c) => passthrough(
-            format!(
+        Ok(c) => {
+            let larger = format!(
                 "no candidate was smaller than the input ({} >= {tokens_before} tokens)",
                 c.tokens
-            ),
-            c.json,
-            c.text,
-        ),
+            );
+            let reason = match c.reason {
+                Some(fallback) => format!("{fallback}; {larger}"),
+                None => larger,
+            };
+            passthrough(reason, c.json, c.text)
+        }
         Err(reason) => passthrough(reason, None, None),
     };
     report.elapsed_us = started.elapsed().as_micros() as u64;

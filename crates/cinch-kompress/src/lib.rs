@@ -15,6 +15,8 @@ pub mod config;
 mod layers;
 pub mod model;
 mod modernbert;
+#[cfg(feature = "onnx")]
+pub mod onnx;
 pub mod tokenize;
 mod words;
 

@@ -38,7 +38,8 @@ pub(crate) fn words(text: &str) -> Vec<Word> {
                 true
             }
             (Some(_), _) => true,
-            (None, None) => trimmed.starts_with('|'),
+            // Table rows and Markdown headings are structure, and short: never the model's.
+            (None, None) => trimmed.starts_with('|') || is_heading(trimmed),
         };
         let mut first = true;
         for (start, word) in split_words(line) {
@@ -103,6 +104,12 @@ fn is_tag(word: &str) -> bool {
         let inner = word[open + 1..].trim_start_matches('/');
         inner.starts_with(|c: char| c.is_ascii_alphabetic())
     }
+}
+
+/// An ATX heading (`## Title`).
+fn is_heading(line: &str) -> bool {
+    let hashes = line.bytes().take_while(|&b| b == b'#').count();
+    (1..=6).contains(&hashes) && line[hashes..].starts_with([' ', '\t', '\n', '\r'])
 }
 
 /// What opens a Markdown heading, list item or quote.
@@ -224,7 +231,7 @@ mod tests {
             shown,
             vec![
                 ("#", true),
-                ("Title", false),
+                ("Title", true),
                 ("-", true),
                 ("item", false),
                 ("one", false),

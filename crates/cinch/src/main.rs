@@ -6,7 +6,7 @@ use cinch_core::ccr::DEFAULT_NAMESPACE;
 use cinch_core::json::decode::{decode, DecodeError};
 use cinch_core::query::Query;
 use cinch_core::{compress, FreeText, GetError, Key, Kind, Options, Tokenizer, DEFAULT_BUDGET};
-use cinch_kompress::{Kompress, Precision};
+use cinch_kompress::{Kompress, Precision, Settings};
 use clap::{Parser, Subcommand};
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -107,6 +107,10 @@ struct KompressArgs {
     /// Run the model's large matrix multiplications with int8 weights.
     #[arg(long, env = "CINCH_KOMPRESS_INT8")]
     kompress_int8: bool,
+    /// Keep this share (0..1) of the words the model judges, the best-scored, instead of
+    /// those scoring above its threshold.
+    #[arg(long, env = "CINCH_KOMPRESS_RATIO", value_parser = ratio)]
+    kompress_ratio: Option<f32>,
     /// Longest a model call may take, in milliseconds; past it the deterministic compressor
     /// is used.
     #[arg(long, env = "CINCH_KOMPRESS_DEADLINE_MS", default_value_t = cinch_kompress::DEFAULT_DEADLINE.as_millis() as u64)]
@@ -127,7 +131,11 @@ impl KompressArgs {
         };
         match Kompress::load(dir, precision) {
             Ok(k) => FreeText::Model(Arc::new(
-                k.with_deadline(Duration::from_millis(self.kompress_deadline_ms)),
+                k.with_deadline(Duration::from_millis(self.kompress_deadline_ms))
+                    .with_settings(Settings {
+                        target_ratio: self.kompress_ratio,
+                        ..Settings::default()
+                    }),
             )),
             Err(e) => {
                 let why = format!("the Kompress model in {} did not load: {e}", dir.display());
@@ -150,6 +158,13 @@ enum StoreAction {
         #[arg(long)]
         namespace: Option<String>,
     },
+}
+
+fn ratio(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(r) if r > 0.0 && r <= 1.0 => Ok(r),
+        _ => Err(format!("{s:?} is not a share between 0 (excluded) and 1")),
+    }
 }
 
 fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>> {

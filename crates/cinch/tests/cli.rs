@@ -378,3 +378,75 @@ fn compress_into_redis_and_retrieve_from_another_process() {
         .count();
     assert_eq!(kept + dropped.len(), original.len());
 }
+
+/// `--kompress-model` with the tiny random Kompress model: prose goes through the model, and
+/// the words it drops come back whole from another process.
+#[test]
+fn kompress_compresses_prose_and_its_drops_are_retrievable() {
+    let model = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../cinch-kompress/tests/fixtures/tiny-kompress"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+    let store = store.to_str().unwrap();
+    let doc = dir.path().join("notes.md");
+    let text = "# Deploying the service\n\nThe service reads its settings from the environment \
+                when it starts, and it will refuse to start when a required setting is missing \
+                or malformed, which is what most people run into the first time they try to \
+                deploy it on a fresh machine without reading this page. It checks the queue \
+                every 30 seconds and logs each decision to /var/log/sched.log for later \
+                inspection by the operators on call.\n\nWhen the service is up, it answers on \
+                the health endpoint with a short message that says which version is running \
+                and how long it has been up; the uptime is given in seconds since the process \
+                started.\n";
+    std::fs::write(&doc, text).unwrap();
+    let out = cinch(
+        &[
+            "compress",
+            "--json",
+            "--store",
+            store,
+            "--kompress-model",
+            model,
+            "--kompress-ratio",
+            "0.5",
+            doc.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["strategy"], "kompress", "{report}");
+    let output = report["output"].as_str().unwrap();
+    assert!(output.contains("/var/log/sched.log") && output.contains("30"));
+    let key = report["ccr_keys"][0].as_str().unwrap();
+    let back = cinch(&["retrieve", "--store", store, key], b"");
+    assert_eq!(String::from_utf8(back.stdout).unwrap(), text);
+
+    // A model directory that is not there: the deterministic compressor, and the report says why.
+    let out = cinch(
+        &[
+            "compress",
+            "--json",
+            "--store",
+            store,
+            "--kompress-model",
+            "/no/such/dir",
+            doc.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_ne!(report["strategy"], "kompress");
+    assert!(report["reason"]
+        .as_str()
+        .unwrap()
+        .contains("/no/such/dir/config.json"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did not load"));
+}
