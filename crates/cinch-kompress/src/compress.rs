@@ -178,7 +178,8 @@ fn rebuild(text: &str, all: &[Word], keep: &[bool]) -> (String, usize) {
         }
         dropped_line = false;
         last_blank = false;
-        out.push_str(&text[offset..all[kept[0]].start]);
+        // The indentation: what precedes the line's first word, kept or not.
+        out.push_str(&text[offset..all[first].start]);
         for (n, &i) in kept.iter().enumerate() {
             if n > 0 {
                 let prev = kept[n - 1];
@@ -207,6 +208,81 @@ fn rebuild(text: &str, all: &[Word], keep: &[bool]) -> (String, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tokenize::Encoded;
+    use proptest::prelude::*;
+
+    /// A stand-in model: every character of a word is a token, a word's tokens score by a
+    /// hash of the word, and chunks hold at most `max` tokens.
+    struct Chars {
+        max: usize,
+    }
+
+    impl TokenScorer for Chars {
+        fn encode_words(&self, words: &[&str]) -> Result<Encoded, KompressError> {
+            let mut enc = Encoded {
+                ids: vec![0],
+                word_ids: vec![None],
+            };
+            for (i, w) in words.iter().enumerate() {
+                for c in w.chars() {
+                    enc.ids
+                        .push(c as u32 % 1000 + 1 + (w.len() as u32 % 7) * 1000);
+                    enc.word_ids.push(Some(i as u32));
+                }
+            }
+            enc.ids.push(0);
+            enc.word_ids.push(None);
+            Ok(enc)
+        }
+
+        fn keep_scores(&self, ids: &[u32]) -> Result<Vec<f32>, KompressError> {
+            assert!(
+                ids.len() <= self.max,
+                "a chunk over the limit reached the model"
+            );
+            Ok(ids.iter().map(|&id| (id % 10) as f32 / 10.0).collect())
+        }
+
+        fn max_tokens(&self) -> usize {
+            self.max
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Whatever the text: the output is the input's words in order (only whole words
+        /// dropped), every fact and protected word stays, and no chunk exceeds the limit.
+        #[test]
+        fn output_is_a_subsequence_that_keeps_every_fact(
+            text in "([a-zA-Z0-9_./<>#`|-]{1,12}[ \t]{1,3}|\n|\r\n|```\n|naïve |東京 |😀 ){10,120}",
+            chunk in 1usize..40,
+            max in 3usize..60,
+        ) {
+            let settings = Settings { chunk_words: chunk, max_tokens: max, ..Settings::default() };
+            let c = match compress_text(&Chars { max }, &text, &settings, None) {
+                Ok(c) => c,
+                Err(KompressError::TooShort(_)) => return Ok(()),
+                Err(e) => panic!("{e}"),
+            };
+            let original: Vec<&str> = text.split_whitespace().collect();
+            let kept: Vec<&str> = c.text.split_whitespace().collect();
+            prop_assert_eq!(kept.len(), c.kept);
+            prop_assert!(c.text.len() <= text.len());
+            let mut at = 0;
+            for w in &kept {
+                let found = original[at..].iter().position(|o| o == w);
+                prop_assert!(found.is_some(), "{:?} is not next", w);
+                at += found.unwrap() + 1;
+            }
+            for w in words(&text) {
+                let word = &text[w.start..w.end];
+                if w.fact || w.protected {
+                    prop_assert!(kept.contains(&word), "{:?} was dropped", word);
+                }
+            }
+        }
+    }
 
     fn rebuilt(text: &str, drop: &[&str]) -> String {
         let all = words(text);
