@@ -43,6 +43,10 @@ fn backends(dir: &std::path::Path) -> Vec<(&'static str, Box<dyn TokenScorer>)> 
             "candle_int8",
             Box::new(Model::load(dir, Precision::Int8).expect("model loads")),
         ),
+        (
+            "fast_int8",
+            Box::new(Model::load(dir, Precision::FastInt8).expect("model loads")),
+        ),
     ];
     #[cfg(feature = "onnx")]
     {

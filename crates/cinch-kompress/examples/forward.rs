@@ -42,6 +42,7 @@ fn load(backend: &str, path: &Path) -> Box<dyn TokenScorer> {
     match backend {
         "candle-f32" => Box::new(Model::load(path, Precision::F32).expect("model loads")),
         "candle-int8" => Box::new(Model::load(path, Precision::Int8).expect("model loads")),
+        "fast-int8" => Box::new(Model::load(path, Precision::FastInt8).expect("model loads")),
         #[cfg(feature = "onnx")]
         "ort" => {
             let lib =
@@ -53,7 +54,7 @@ fn load(backend: &str, path: &Path) -> Box<dyn TokenScorer> {
             )
         }
         other => {
-            panic!("unknown backend {other} (candle-f32, candle-int8, ort with --features onnx)")
+            panic!("unknown backend {other} (candle-f32, candle-int8, fast-int8, ort with --features onnx)")
         }
     }
 }

@@ -15,6 +15,13 @@ pub enum Precision {
     /// 8-bit blocks of 32 weights with one scale each (GGML's Q8_0); activations are quantized
     /// the same way on the fly. About a quarter of the memory, and integer dot products.
     Int8,
+    /// The hand-written int8 path (per-channel int8 weights, per-row int8 activations) on
+    /// AVX-512 VNNI. ModernBERT encoders on CPUs with AVX-512 VNNI only: elsewhere (BERT, or a
+    /// CPU without VNNI, where the portable int8 loops would be slower) it is [`Precision::Int8`].
+    FastInt8,
+    /// The hand-written path with f32 weights: a reference for [`Precision::FastInt8`].
+    /// ModernBERT encoders only: BERT falls back to [`Precision::F32`].
+    FastF32,
 }
 
 /// `y = x Wᵀ + b`.
@@ -40,7 +47,7 @@ impl Linear {
         };
         // Q8_0 works in blocks of 32 along the input dimension; a layer that does not divide
         // stays in f32 (small heads, odd test models).
-        let weight = if precision == Precision::Int8
+        let weight = if matches!(precision, Precision::Int8 | Precision::FastInt8)
             && inputs.is_multiple_of(GgmlDType::Q8_0.block_size())
         {
             QMatMul::from_qtensor(QTensor::quantize(&w, GgmlDType::Q8_0)?)?

@@ -12,6 +12,7 @@
 mod bert;
 pub mod compress;
 pub mod config;
+mod fast;
 mod layers;
 pub mod model;
 mod modernbert;

@@ -37,6 +37,8 @@ pub enum Layout {
 enum Net {
     ModernBert(ModernBert),
     Bert(Bert),
+    /// The hand-written encoder ([`Precision::FastInt8`], [`Precision::FastF32`]).
+    Fast(Box<crate::fast::FastModernBert>),
 }
 
 enum Head {
@@ -116,7 +118,6 @@ impl Model {
             }
             config.num_labels = labels;
         }
-        let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
         let weights = |e: candle_core::Error| {
             KompressError::Weights(format!("{}: {e}", weights_path.display()))
         };
@@ -126,16 +127,57 @@ impl Model {
             Layout::BertTokenClassifier => "bert",
             Layout::EncoderOnly => "",
         };
+        // Without AVX-512 VNNI the hand-written int8 path runs its portable loops, some ten
+        // times slower than candle's int8: candle it is.
+        let precision = match precision {
+            Precision::FastInt8 if !crate::fast::has_vnni() => Precision::Int8,
+            p => p,
+        };
+        let fast = match (&config.encoder, precision) {
+            (Encoder::ModernBert(c), Precision::FastInt8 | Precision::FastF32) => {
+                let source = crate::fast::Source::new(&tensors, prefix);
+                let int8 = precision == Precision::FastInt8;
+                let mut fast =
+                    crate::fast::FastModernBert::load(&source, c, int8).map_err(weights)?;
+                let root = crate::fast::Source::new(&tensors, "");
+                let head =
+                    match layout {
+                        Layout::Kompress => Some(crate::fast::FastHead::kompress(
+                            &root,
+                            c.hidden_size,
+                            config.num_labels,
+                            &config.span,
+                        )),
+                        Layout::ModernBertTokenClassifier => Some(
+                            crate::fast::FastHead::modernbert(&root, c, config.num_labels, int8),
+                        ),
+                        _ => None,
+                    };
+                if let Some(head) = head {
+                    fast.set_head(head.map_err(weights)?);
+                }
+                Some(fast)
+            }
+            _ => None,
+        };
+        // BERT has no hand-written path: the candle one with the same kind of weights.
+        let precision = match precision {
+            Precision::FastInt8 => Precision::Int8,
+            Precision::FastF32 => Precision::F32,
+            p => p,
+        };
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
         let body = if prefix.is_empty() {
             vb.clone()
         } else {
             vb.pp(prefix)
         };
-        let net = match &config.encoder {
-            Encoder::ModernBert(c) => {
+        let net = match (&config.encoder, fast) {
+            (_, Some(fast)) => Net::Fast(Box::new(fast)),
+            (Encoder::ModernBert(c), None) => {
                 Net::ModernBert(ModernBert::load(body, c, precision).map_err(weights)?)
             }
-            Encoder::Bert(c) => Net::Bert(Bert::load(body, c, precision).map_err(weights)?),
+            (Encoder::Bert(c), None) => Net::Bert(Bert::load(body, c, precision).map_err(weights)?),
         };
         let hidden = config.hidden_size();
         let head = match (layout, &config.encoder) {
@@ -253,6 +295,14 @@ impl Model {
         let out = match &self.net {
             Net::ModernBert(m) => m.forward(ids, &self.device),
             Net::Bert(b) => b.forward(ids, &self.device),
+            Net::Fast(f) => {
+                let hidden = f.forward(ids);
+                Tensor::from_vec(
+                    hidden,
+                    (1, ids.len(), self.config.hidden_size()),
+                    &self.device,
+                )
+            }
         };
         out.map_err(model_error)
     }
@@ -272,6 +322,16 @@ impl Model {
                 "the model has no token-classification head".into(),
             ));
         };
+        if let Net::Fast(fast) = &self.net {
+            self.check(ids)?;
+            if let Some(s) = fast.score(ids, self.config.keep_label) {
+                return Ok(Scores {
+                    logits: s.logits,
+                    span: s.span,
+                    keep: s.keep,
+                });
+            }
+        }
         let hidden = self.encode(ids)?;
         let run = || -> candle_core::Result<Scores> {
             let (logits, span) = match head {

@@ -104,7 +104,8 @@ struct KompressArgs {
     /// prose and plain text are then compressed by the model. Nothing is downloaded.
     #[arg(long, env = "CINCH_KOMPRESS_MODEL")]
     kompress_model: Option<PathBuf>,
-    /// Run the model's large matrix multiplications with int8 weights.
+    /// Run the model with int8 weights and activations (the hand-written AVX-512 VNNI path for
+    /// ModernBERT models, about 7x faster than f32 here; elsewhere candle's int8).
     #[arg(long, env = "CINCH_KOMPRESS_INT8")]
     kompress_int8: bool,
     /// Keep this share (0..1) of the words the model judges, the best-scored, instead of
@@ -125,7 +126,7 @@ impl KompressArgs {
             return FreeText::Deterministic;
         };
         let precision = if self.kompress_int8 {
-            Precision::Int8
+            Precision::FastInt8
         } else {
             Precision::F32
         };

@@ -401,8 +401,9 @@ fn kompress_compresses_prose_and_its_drops_are_retrievable() {
                 and how long it has been up; the uptime is given in seconds since the process \
                 started.\n";
     std::fs::write(&doc, text).unwrap();
-    let out = cinch(
-        &[
+    // f32, and the int8 path.
+    for extra in [None, Some("--kompress-int8")] {
+        let mut args = vec![
             "compress",
             "--json",
             "--store",
@@ -412,21 +413,22 @@ fn kompress_compresses_prose_and_its_drops_are_retrievable() {
             "--kompress-ratio",
             "0.5",
             doc.to_str().unwrap(),
-        ],
-        b"",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["strategy"], "kompress", "{report}");
-    let output = report["output"].as_str().unwrap();
-    assert!(output.contains("/var/log/sched.log") && output.contains("30"));
-    let key = report["ccr_keys"][0].as_str().unwrap();
-    let back = cinch(&["retrieve", "--store", store, key], b"");
-    assert_eq!(String::from_utf8(back.stdout).unwrap(), text);
+        ];
+        args.extend(extra);
+        let out = cinch(&args, b"");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["strategy"], "kompress", "{extra:?}: {report}");
+        let output = report["output"].as_str().unwrap();
+        assert!(output.contains("/var/log/sched.log") && output.contains("30"));
+        let key = report["ccr_keys"][0].as_str().unwrap();
+        let back = cinch(&["retrieve", "--store", store, key], b"");
+        assert_eq!(String::from_utf8(back.stdout).unwrap(), text);
+    }
 
     // A model directory that is not there: the deterministic compressor, and the report says why.
     let out = cinch(
