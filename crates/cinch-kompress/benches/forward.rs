@@ -12,24 +12,16 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use std::path::PathBuf;
 use std::time::Duration;
 
+#[path = "support/ids.rs"]
+mod ids;
+use ids::bench_ids;
+
 fn bench_dir() -> PathBuf {
     std::env::var_os("CINCH_KOMPRESS_BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/kompress-bench")
         })
-}
-
-fn ids(vocab: usize, n: usize) -> Vec<u32> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            5 + (x % (vocab as u64 - 5)) as u32
-        })
-        .collect()
 }
 
 fn backends(dir: &std::path::Path) -> Vec<(&'static str, Box<dyn TokenScorer>)> {
@@ -74,7 +66,7 @@ fn forward_512(c: &mut Criterion) {
         );
         return;
     }
-    let ids = ids(50368, 512);
+    let ids = bench_ids(50368, 512);
     let mut group = c.benchmark_group("kompress_forward_512_tokens");
     group
         .sample_size(10)

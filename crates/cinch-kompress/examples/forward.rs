@@ -16,6 +16,10 @@ use cinch_kompress::{Model, Precision, TokenScorer};
 use std::path::Path;
 use std::time::Instant;
 
+#[path = "../benches/support/ids.rs"]
+mod ids;
+use ids::bench_ids;
+
 fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -23,19 +27,6 @@ fn peak_rss_mb() -> f64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-/// 512 token ids spread over the vocabulary, the same every run.
-fn ids(vocab: usize, n: usize) -> Vec<u32> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            5 + (x % (vocab as u64 - 5)) as u32
-        })
-        .collect()
 }
 
 fn load(backend: &str, path: &Path) -> Box<dyn TokenScorer> {
@@ -69,7 +60,7 @@ fn main() {
     let started = Instant::now();
     let model = load(backend, path);
     let load_s = started.elapsed().as_secs_f64();
-    let ids = ids(50368, 512);
+    let ids = bench_ids(50368, 512);
     let mut times = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();

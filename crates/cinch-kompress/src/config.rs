@@ -319,28 +319,56 @@ impl ModelConfig {
     }
 }
 
-fn heads_divide(hidden: usize, heads: usize) -> Result<(), KompressError> {
-    if !hidden.is_multiple_of(heads) || !(hidden / heads).is_multiple_of(2) {
-        return Err(KompressError::Config(format!(
-            "hidden_size {hidden} does not split into {heads} heads of even width"
-        )));
+/// The sizes every encoder config has, checked.
+struct Shape {
+    vocab_size: usize,
+    hidden_size: usize,
+    num_heads: usize,
+    num_layers: usize,
+    intermediate_size: usize,
+    max_positions: usize,
+}
+
+impl Shape {
+    fn read(f: &Fields, default_positions: usize) -> Result<Self, KompressError> {
+        let hidden = bounded("hidden_size", f.usize(&["hidden_size"])?, MAX_DIM)?;
+        let heads = bounded(
+            "num_attention_heads",
+            f.usize(&["num_attention_heads"])?,
+            MAX_DIM,
+        )?;
+        if !hidden.is_multiple_of(heads) || !(hidden / heads).is_multiple_of(2) {
+            return Err(KompressError::Config(format!(
+                "hidden_size {hidden} does not split into {heads} heads of even width"
+            )));
+        }
+        Ok(Shape {
+            vocab_size: bounded("vocab_size", f.usize(&["vocab_size"])?, MAX_VOCAB)?,
+            hidden_size: hidden,
+            num_heads: heads,
+            num_layers: bounded(
+                "num_hidden_layers",
+                f.usize(&["num_hidden_layers"])?,
+                MAX_LAYERS,
+            )?,
+            intermediate_size: bounded(
+                "intermediate_size",
+                f.usize(&["intermediate_size"])?,
+                MAX_DIM * 4,
+            )?,
+            max_positions: bounded(
+                "max_position_embeddings",
+                f.opt_usize(&["max_position_embeddings"])?
+                    .unwrap_or(default_positions),
+                1 << 20,
+            )?,
+        })
     }
-    Ok(())
 }
 
 fn modernbert(f: &Fields) -> Result<ModernBertConfig, KompressError> {
-    let hidden_size = bounded("hidden_size", f.usize(&["hidden_size"])?, MAX_DIM)?;
-    let num_heads = bounded(
-        "num_attention_heads",
-        f.usize(&["num_attention_heads"])?,
-        MAX_DIM,
-    )?;
-    heads_divide(hidden_size, num_heads)?;
-    let layers = bounded(
-        "num_hidden_layers",
-        f.usize(&["num_hidden_layers"])?,
-        MAX_LAYERS,
-    )?;
+    let shape = Shape::read(f, 8192)?;
+    let layers = shape.num_layers;
     // transformers 5 writes `layer_types`; older versions `global_attn_every_n_layers`, where
     // layer i is global when i % n == 0.
     let sliding = match f.get(&["layer_types"]) {
@@ -383,19 +411,11 @@ fn modernbert(f: &Fields) -> Result<ModernBertConfig, KompressError> {
         None => f.f64_or(&["local_rope_theta"], 10_000.0)?,
     };
     Ok(ModernBertConfig {
-        vocab_size: bounded("vocab_size", f.usize(&["vocab_size"])?, MAX_VOCAB)?,
-        hidden_size,
-        num_heads,
-        intermediate_size: bounded(
-            "intermediate_size",
-            f.usize(&["intermediate_size"])?,
-            MAX_DIM * 4,
-        )?,
-        max_positions: bounded(
-            "max_position_embeddings",
-            f.opt_usize(&["max_position_embeddings"])?.unwrap_or(8192),
-            1 << 20,
-        )?,
+        vocab_size: shape.vocab_size,
+        hidden_size: shape.hidden_size,
+        num_heads: shape.num_heads,
+        intermediate_size: shape.intermediate_size,
+        max_positions: shape.max_positions,
         norm_eps: f.f64_or(&["norm_eps", "layer_norm_eps"], 1e-5)?,
         norm_bias: f.bool_or("norm_bias", false)?,
         attention_bias: f.bool_or("attention_bias", false)?,
@@ -411,13 +431,7 @@ fn modernbert(f: &Fields) -> Result<ModernBertConfig, KompressError> {
 }
 
 fn bert(f: &Fields) -> Result<BertConfig, KompressError> {
-    let hidden_size = bounded("hidden_size", f.usize(&["hidden_size"])?, MAX_DIM)?;
-    let num_heads = bounded(
-        "num_attention_heads",
-        f.usize(&["num_attention_heads"])?,
-        MAX_DIM,
-    )?;
-    heads_divide(hidden_size, num_heads)?;
+    let shape = Shape::read(f, 512)?;
     if let Some(kind) = f.get(&["position_embedding_type"]).and_then(Value::as_str) {
         if kind != "absolute" {
             return Err(KompressError::Config(format!(
@@ -426,24 +440,12 @@ fn bert(f: &Fields) -> Result<BertConfig, KompressError> {
         }
     }
     Ok(BertConfig {
-        vocab_size: bounded("vocab_size", f.usize(&["vocab_size"])?, MAX_VOCAB)?,
-        hidden_size,
-        num_layers: bounded(
-            "num_hidden_layers",
-            f.usize(&["num_hidden_layers"])?,
-            MAX_LAYERS,
-        )?,
-        num_heads,
-        intermediate_size: bounded(
-            "intermediate_size",
-            f.usize(&["intermediate_size"])?,
-            MAX_DIM * 4,
-        )?,
-        max_positions: bounded(
-            "max_position_embeddings",
-            f.opt_usize(&["max_position_embeddings"])?.unwrap_or(512),
-            1 << 20,
-        )?,
+        vocab_size: shape.vocab_size,
+        hidden_size: shape.hidden_size,
+        num_layers: shape.num_layers,
+        num_heads: shape.num_heads,
+        intermediate_size: shape.intermediate_size,
+        max_positions: shape.max_positions,
         type_vocab_size: f.opt_usize(&["type_vocab_size"])?.unwrap_or(2).min(MAX_DIM),
         norm_eps: f.f64_or(&["layer_norm_eps", "norm_eps"], 1e-12)?,
         activation: f.activation_or("hidden_act", Activation::Gelu)?,

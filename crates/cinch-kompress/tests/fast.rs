@@ -6,6 +6,10 @@ use cinch_kompress::{Layout, Model, Precision};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
+#[path = "../benches/support/ids.rs"]
+mod ids;
+use ids::bench_ids;
+
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -156,19 +160,6 @@ fn fast_precisions_fall_back_to_candle_for_bert() {
     );
     let int8 = Model::load(&dir, Precision::FastInt8).unwrap();
     assert!(int8.score(&ids).is_ok());
-}
-
-/// 512 token ids spread over the vocabulary, as the `forward` example makes them.
-fn bench_ids(vocab: usize, n: usize) -> Vec<u32> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            5 + (x % (vocab as u64 - 5)) as u32
-        })
-        .collect()
 }
 
 /// `cargo test --release -p cinch-kompress --test fast -- --ignored --nocapture`, with the
