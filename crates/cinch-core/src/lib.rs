@@ -7,6 +7,7 @@ pub mod context;
 pub mod detect;
 pub mod free_text;
 pub mod json;
+pub mod messages;
 mod mixed;
 pub mod query;
 pub mod route;
