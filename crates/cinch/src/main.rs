@@ -84,9 +84,38 @@ enum Command {
         #[arg(long, env = "CINCH_STORE", global = true)]
         store: Option<String>,
     },
+    /// Run the HTTP proxy: point ANTHROPIC_BASE_URL at http://HOST:PORT or OPENAI_BASE_URL
+    /// at http://HOST:PORT/v1 and tool outputs are compressed on their way to the model.
+    Proxy(ProxyArgs),
 }
 
 /// Where entries go: the store and the namespace inside it.
+/// Settings of `cinch proxy` that override the config file.
+#[derive(clap::Args)]
+struct ProxyArgs {
+    /// Port to listen on (default 8787).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Address to listen on (default 127.0.0.1: the proxy forwards credentials, so it is not
+    /// reachable from other machines unless asked).
+    #[arg(long)]
+    host: Option<std::net::IpAddr>,
+    /// Store URL for dropped parts (see `compress --store`).
+    #[arg(long, env = "CINCH_STORE")]
+    store: Option<String>,
+    /// Base URL of the Anthropic API (default https://api.anthropic.com).
+    #[arg(long, env = "CINCH_ANTHROPIC_UPSTREAM")]
+    anthropic_upstream: Option<String>,
+    /// Base URL of the OpenAI API (default https://api.openai.com).
+    #[arg(long, env = "CINCH_OPENAI_UPSTREAM")]
+    openai_upstream: Option<String>,
+    /// A TOML config file: listen address, upstreams, limits and the per-tool policy table.
+    #[arg(long, env = "CINCH_PROXY_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    kompress: KompressArgs,
+}
+
 #[derive(clap::Args)]
 struct StoreAt {
     /// Store URL: sqlite:PATH[?ttl=7d&capacity=1GiB], a path, or memory:.
@@ -329,6 +358,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
+        Command::Proxy(args) => return run_proxy(args),
         Command::Store { action, store } => {
             let store = cinch_store::open(store.as_deref())?;
             let report = match action {
@@ -344,6 +374,96 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
     stdout.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the proxy until SIGINT or SIGTERM, then lets in-flight requests finish (up to the
+/// config's grace period).
+fn run_proxy(args: ProxyArgs) -> Result<ExitCode> {
+    let mut config = match &args.config {
+        Some(path) => cinch_proxy::Config::from_file(path)?,
+        None => cinch_proxy::Config::default(),
+    };
+    if let Some(port) = args.port {
+        config.listen.set_port(port);
+    }
+    if let Some(host) = args.host {
+        config.listen.set_ip(host);
+    }
+    if let Some(url) = args.anthropic_upstream {
+        config.anthropic_upstream = url;
+    }
+    if let Some(url) = args.openai_upstream {
+        config.openai_upstream = url;
+    }
+    if args.store.is_some() {
+        config.store = args.store;
+    }
+    let store: Arc<dyn cinch_core::Store> = Arc::from(cinch_store::open(config.store.as_deref())?);
+    let free_text = args.kompress.free_text();
+    let proxy = Arc::new(cinch_proxy::Proxy::new(config, store)?.with_free_text(free_text));
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CINCH_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let addr = proxy.config().listen;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        eprintln!(
+            "cinch proxy listening on http://{}: ANTHROPIC_BASE_URL=http://{0} OPENAI_BASE_URL=http://{0}/v1",
+            listener.local_addr()?
+        );
+        let grace = Duration::from_millis(proxy.config().shutdown_grace_ms);
+        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let mut stopped = stop_rx.clone();
+        let server = cinch_proxy::serve(proxy, listener, async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        });
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            eprintln!("cinch proxy: shutting down; letting in-flight requests finish");
+            let _ = stop_tx.send(true);
+        });
+        tokio::select! {
+            r = server => r.context("the proxy failed")?,
+            _ = async {
+                let _ = stop_rx.wait_for(|s| *s).await;
+                tokio::time::sleep(grace).await;
+            } => eprintln!("cinch proxy: grace period over; closing the remaining connections"),
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Text that carries table syntax (a header `[N]{`, a dictionary, the NDJSON tag) is meant to
