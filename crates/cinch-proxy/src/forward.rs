@@ -189,7 +189,7 @@ pub async fn handle(State(p): State<Arc<Proxy>>, req: Request) -> Response {
         if let Some(b) = compressed {
             out.body = b;
         }
-        if report.as_ref().is_some_and(|r| r.markers) && stream::can_retrieve(api, &out.body) {
+        if report.as_ref().is_some_and(|r| r.markers) {
             if let Some(b) = retrieve::with_tool(api, &out.body) {
                 out.body = Bytes::from(b);
                 out.retrieval = true;

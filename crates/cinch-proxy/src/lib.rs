@@ -16,6 +16,7 @@
 pub mod config;
 mod forward;
 mod headers;
+mod rounds;
 mod sse;
 mod stats;
 mod stream;

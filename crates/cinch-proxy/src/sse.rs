@@ -15,6 +15,9 @@ pub struct Event {
 #[derive(Default)]
 pub struct Parser {
     buf: Vec<u8>,
+    /// How far `buf` has been searched for a blank line (so a long event arriving in many
+    /// chunks is scanned once, not once per chunk).
+    scanned: usize,
 }
 
 /// Longest event accepted (a tool call's whole input can arrive in one event).
@@ -26,10 +29,12 @@ impl Parser {
     pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<Event>, String> {
         self.buf.extend_from_slice(chunk);
         let mut events = Vec::new();
-        while let Some(end) = boundary(&self.buf) {
+        while let Some(end) = boundary(&self.buf, self.scanned.saturating_sub(2)) {
             let raw: Vec<u8> = self.buf.drain(..end).collect();
             events.push(parse(raw));
+            self.scanned = 0;
         }
+        self.scanned = self.buf.len();
         if self.buf.len() > MAX_EVENT {
             return Err(format!("an event is longer than {MAX_EVENT} bytes"));
         }
@@ -39,13 +44,15 @@ impl Parser {
     /// What is left when the stream ends (an event without its blank line), if anything.
     pub fn finish(&mut self) -> Option<Event> {
         let raw = std::mem::take(&mut self.buf);
+        self.scanned = 0;
         (!raw.iter().all(u8::is_ascii_whitespace)).then(|| parse(raw))
     }
 }
 
-/// The end (exclusive) of the first complete event: after the first blank line.
-fn boundary(buf: &[u8]) -> Option<usize> {
-    let mut i = 0;
+/// The end (exclusive) of the first complete event: after the first blank line, searched
+/// from `from`.
+fn boundary(buf: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
     while i < buf.len() {
         if buf[i] == b'\n' {
             match buf.get(i + 1) {

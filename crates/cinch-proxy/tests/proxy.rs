@@ -8,7 +8,7 @@ use cinch_proxy::{serve, Config, Proxy};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{anthropic, openai_chat, Chunk, Gate, MockUpstream, Reply};
+use support::{anthropic, openai_chat, openai_responses, Chunk, Gate, MockUpstream, Reply};
 
 struct Running {
     url: String,
@@ -402,11 +402,107 @@ async fn openai_chat_retrieval_round_trip() {
         .as_str()
         .unwrap()
         .contains("case_200 ... ok"));
-    // A streamed OpenAI request is relayed untouched, so the tool is not offered there.
+    // The same inside a stream: the client sees only the answer.
     up.clear();
-    up.push(Reply::sse(&openai_chat::stream_text("ok", false)));
-    post(&proxy.url, "/v1/chat/completions", body(true)).await;
-    assert!(up.requests()[0].json().get("tools").is_none());
+    let call = openai_chat::ToolCall::new("call_s", "cinch_retrieve", &json!({"key": key}));
+    up.push(Reply::sse(&openai_chat::stream_tool_calls(&[call], true)));
+    up.push(Reply::sse(&openai_chat::stream_text(
+        "case 4711 fails",
+        true,
+    )));
+    let text = post(&proxy.url, "/v1/chat/completions", body(true))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !text.contains("cinch_retrieve") && !text.contains("tool_calls\""),
+        "{text}"
+    );
+    assert_eq!(text.matches("data: [DONE]").count(), 1);
+    let content: String = text
+        .split("\n\n")
+        .filter_map(|e| e.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|d| {
+            d["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(String::from)
+        })
+        .collect();
+    assert_eq!(content, "case 4711 fails");
+    let cont = up.requests()[1].json();
+    let msgs = cont["messages"].as_array().unwrap();
+    assert_eq!(msgs[msgs.len() - 2]["tool_calls"][0]["id"], "call_s");
+    assert!(msgs[msgs.len() - 1]["content"]
+        .as_str()
+        .unwrap()
+        .contains("case_200 ... ok"));
+}
+
+#[tokio::test]
+async fn openai_responses_stream_retrieval_round_trip() {
+    let up = MockUpstream::start().await;
+    let proxy = start_proxy(&up, |_| {}).await;
+    let body = json!({"model": "gpt-5", "stream": true, "input": [
+        {"role": "user", "content": "why does case 4711 fail"},
+        {"type": "function_call", "call_id": "c1", "name": "shell", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": log()}
+    ]})
+    .to_string()
+    .into_bytes();
+    up.push(Reply::sse(&openai_responses::stream_text("ok")));
+    post(&proxy.url, "/v1/responses", body.clone()).await;
+    let sent = up.requests()[0].json();
+    let key = marker_keys(sent["input"][2]["output"].as_str().unwrap())[0].to_string();
+    assert_eq!(sent["tools"][0]["name"], "cinch_retrieve");
+    up.clear();
+    up.push(Reply::sse(&openai_responses::stream_function_call(
+        "call_r",
+        "cinch_retrieve",
+        &json!({"key": key}),
+    )));
+    up.push(Reply::sse(&openai_responses::stream_text(
+        "case 4711 fails",
+    )));
+    let text = post(&proxy.url, "/v1/responses", body)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("cinch_retrieve"));
+    let events: Vec<Value> = text
+        .split("\n\n")
+        .filter_map(|e| e.split_once("data: "))
+        .filter_map(|(_, d)| serde_json::from_str::<Value>(d).ok())
+        .collect();
+    let seq: Vec<u64> = events
+        .iter()
+        .map(|e| e["sequence_number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        seq,
+        (0..seq.len() as u64).collect::<Vec<_>>(),
+        "one numbering"
+    );
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "response.created").count(),
+        1
+    );
+    assert_eq!(kinds.last(), Some(&"response.completed"));
+    let done = events.last().unwrap();
+    assert_eq!(
+        done["response"]["output"][0]["content"][0]["text"],
+        "case 4711 fails"
+    );
+    let cont = up.requests()[1].json();
+    let input = cont["input"].as_array().unwrap();
+    assert_eq!(input[input.len() - 1]["call_id"], "call_r");
+    assert!(input[input.len() - 1]["output"]
+        .as_str()
+        .unwrap()
+        .contains("case_200 ... ok"));
 }
 
 #[tokio::test]
