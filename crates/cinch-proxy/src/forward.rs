@@ -181,6 +181,12 @@ pub async fn handle(State(p): State<Arc<Proxy>>, req: Request) -> Response {
         compress_us: 0,
     };
     if let (Some(api), false) = (api, headers::bypass(&parts.headers)) {
+        // Retrieval calls kept from the client go back where the model made them.
+        let ns = out.namespace.clone();
+        let restored = messages::hidden::reinsert(api, &body, &|id| p.hidden(&ns, id));
+        let calls_back = restored.is_some();
+        let body = restored.map(Bytes::from).unwrap_or(body);
+        out.body = body.clone();
         let cancelled = Arc::new(AtomicBool::new(false));
         let _guard = CancelOnDrop(cancelled.clone());
         let started = Instant::now();
@@ -189,7 +195,8 @@ pub async fn handle(State(p): State<Arc<Proxy>>, req: Request) -> Response {
         if let Some(b) = compressed {
             out.body = b;
         }
-        if report.as_ref().is_some_and(|r| r.markers) {
+        // A history with retrieval calls in it needs the tool defined, markers or not.
+        if calls_back || report.as_ref().is_some_and(|r| r.markers) {
             if let Some(b) = retrieve::with_tool(api, &out.body) {
                 out.body = Bytes::from(b);
                 out.retrieval = true;
@@ -199,8 +206,7 @@ pub async fn handle(State(p): State<Arc<Proxy>>, req: Request) -> Response {
     }
     out.headers = headers::upstream(&parts.headers, out.retrieval);
     let label = api.map_or("passthrough", Api::name);
-    let response = stream::exchange(p.clone(), out, label).await;
-    response
+    stream::exchange(p.clone(), out, label).await
 }
 
 /// Runs message compression off the async threads, within the request's deadline.

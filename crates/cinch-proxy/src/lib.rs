@@ -25,6 +25,8 @@ pub use config::{Config, ConfigError};
 
 use axum::routing::get;
 use axum::Router;
+use cinch_core::messages::hidden::{Hidden, HiddenCall};
+use cinch_core::messages::retrieve::Call;
 use cinch_core::messages::Memo;
 use cinch_core::{FreeText, Store, Tokenizer};
 use stats::Stats;
@@ -34,6 +36,7 @@ use std::time::Duration;
 
 /// A proxy: its settings, its store, and what it remembers between requests.
 pub struct Proxy {
+    hidden: std::sync::Mutex<HiddenCalls>,
     config: Config,
     store: Arc<dyn Store>,
     memo: Memo,
@@ -66,6 +69,7 @@ impl Proxy {
             .build()
             .map_err(|e| ProxyError::Client(e.to_string()))?;
         Ok(Proxy {
+            hidden: Default::default(),
             config,
             store,
             memo: Memo::default(),
@@ -86,6 +90,56 @@ impl Proxy {
     pub fn config(&self) -> &Config {
         &self.config
     }
+
+    /// Remembers retrieval calls answered but kept from the client, under the ids of the
+    /// client's calls made in the same turn (see [`cinch_core::messages::hidden`]).
+    fn hide(
+        &self,
+        namespace: &str,
+        theirs: &[String],
+        calls: &[(String, Call)],
+        answers: &[(String, String)],
+    ) {
+        let hidden: Hidden = calls
+            .iter()
+            .zip(answers)
+            .map(|((id, call), (_, answer))| HiddenCall {
+                id: id.clone(),
+                arguments: serde_json::to_string(call).unwrap_or_default(),
+                answer: answer.clone(),
+            })
+            .collect();
+        let hidden = Arc::new(hidden);
+        let mut h = self.hidden.lock().unwrap_or_else(|p| p.into_inner());
+        for id in theirs {
+            let key = format!("{namespace}\u{1f}{id}");
+            if h.map.insert(key.clone(), hidden.clone()).is_none() {
+                h.order.push_back(key);
+            }
+        }
+        while h.order.len() > HIDDEN_MAX {
+            if let Some(old) = h.order.pop_front() {
+                h.map.remove(&old);
+            }
+        }
+    }
+
+    /// The hidden calls remembered under the client's call `id`.
+    fn hidden(&self, namespace: &str, id: &str) -> Option<Hidden> {
+        let h = self.hidden.lock().unwrap_or_else(|p| p.into_inner());
+        h.map
+            .get(&format!("{namespace}\u{1f}{id}"))
+            .map(|c| c.as_ref().clone())
+    }
+}
+
+/// How many client call ids the proxy remembers hidden calls for (oldest forgotten first).
+const HIDDEN_MAX: usize = 10_000;
+
+#[derive(Default)]
+struct HiddenCalls {
+    map: std::collections::HashMap<String, Arc<Hidden>>,
+    order: std::collections::VecDeque<String>,
 }
 
 /// Serves `proxy` on `listener` until `shutdown` completes, then lets in-flight requests

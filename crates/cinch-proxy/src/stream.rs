@@ -115,6 +115,16 @@ async fn json_rounds(
                 return forward_error(api, &e);
             }
         };
+        let calls = match retrieve::calls(api, &bytes) {
+            Some(c) if status.is_success() && !c.ours.is_empty() => Some(c),
+            _ => None,
+        };
+        if let Some(c) = calls.as_ref().filter(|c| !c.theirs.is_empty()) {
+            // The client gets its calls now; ours come back in its next request.
+            answered += c.ours.len();
+            let results = answers(&p, &out.namespace, c.ours.clone()).await;
+            p.hide(&out.namespace, &c.theirs, &c.ours, &results);
+        }
         let finish = |bytes: Vec<u8>| {
             p.stats.request(
                 label,
@@ -126,11 +136,10 @@ async fn json_rounds(
             );
             forward::whole(status, &headers, bytes, out.report.as_ref(), answered)
         };
-        let calls = match retrieve::calls(api, &bytes) {
-            Some(c) if status.is_success() && !c.ours.is_empty() => c,
-            _ => return finish(bytes),
+        let Some(calls) = calls else {
+            return finish(bytes);
         };
-        if calls.theirs > 0 || rounds >= p.config.max_retrieval_rounds {
+        if !calls.theirs.is_empty() || rounds >= p.config.max_retrieval_rounds {
             // The client must not see a tool it did not define.
             let visible = retrieve::without_ours(api, &bytes).unwrap_or(bytes);
             return finish(visible);

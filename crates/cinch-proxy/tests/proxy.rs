@@ -575,3 +575,59 @@ async fn two_hundred_concurrent_streams_are_neither_lost_nor_mixed_up() {
     }
     assert_eq!(seen.len(), 200, "every answer arrived exactly once");
 }
+
+#[tokio::test]
+async fn a_turn_calling_both_tools_gives_the_client_its_call_and_the_model_its_answer() {
+    let up = MockUpstream::start().await;
+    let proxy = start_proxy(&up, |_| {}).await;
+    up.push(Reply::json(200, &anthropic::message_text("fine")));
+    post(&proxy.url, "/v1/messages", anthropic_request(false, &log())).await;
+    let key = first_key(&up.requests()[0].json());
+    up.clear();
+    let mut mixed = anthropic::message_tool_use("Bash", "toolu_c9", &json!({"command": "ls"}));
+    mixed["content"].as_array_mut().unwrap().insert(
+        1,
+        json!({"type": "tool_use", "id": "toolu_r9", "name": "cinch_retrieve", "input": {"key": key}}),
+    );
+    up.push(Reply::json(200, &mixed));
+    let resp = post(&proxy.url, "/v1/messages", anthropic_request(false, &log())).await;
+    let seen: Value = resp.json().await.unwrap();
+    let names: Vec<&str> = seen["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["name"].as_str())
+        .collect();
+    assert_eq!(names, ["Bash"], "the client sees only its own tool");
+    assert_eq!(
+        up.requests().len(),
+        1,
+        "no continuation: the client has a call to run"
+    );
+    // The client's next turn: its call and its result. The model gets its answer back.
+    let mut next: Value = serde_json::from_slice(&anthropic_request(false, &log())).unwrap();
+    let msgs = next["messages"].as_array_mut().unwrap();
+    msgs.push(json!({"role": "assistant", "content": seen["content"]}));
+    msgs.push(json!({"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": "toolu_c9", "content": "Cargo.toml"}
+    ]}));
+    let next = serde_json::to_vec(&next).unwrap();
+    for _ in 0..2 {
+        up.push(Reply::json(200, &anthropic::message_text("done")));
+        post(&proxy.url, "/v1/messages", next.clone()).await;
+    }
+    let reqs = up.requests();
+    assert_eq!(reqs[1].body, reqs[2].body, "the same bytes on every replay");
+    let sent = reqs[1].json();
+    let msgs = sent["messages"].as_array().unwrap();
+    let turn = &msgs[msgs.len() - 2]["content"];
+    assert_eq!(turn[turn.as_array().unwrap().len() - 1]["id"], "toolu_r9");
+    let results = &msgs[msgs.len() - 1]["content"];
+    assert_eq!(results[0]["tool_use_id"], "toolu_r9");
+    assert!(results[0]["content"]
+        .as_str()
+        .unwrap()
+        .contains("case_200 ... ok"));
+    assert_eq!(results[1]["tool_use_id"], "toolu_c9");
+    assert_eq!(sent["tools"][1]["name"], "cinch_retrieve");
+}

@@ -19,6 +19,7 @@
 //! again. Outputs sent whole for such reasons are also recorded in the store, so the decision
 //! survives a restart.
 
+pub mod hidden;
 mod memo;
 pub mod retrieve;
 mod splice;
@@ -127,6 +128,9 @@ impl Policy {
         let Some(name) = tool else {
             return (None, None);
         };
+        if name == retrieve::TOOL_NAME {
+            return (None, Some("retrieved on the model's request".into()));
+        }
         let key = tool_key(name);
         let rule = self
             .tools

@@ -75,12 +75,12 @@ pub fn with_tool(api: Api, body: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The arguments of one retrieval call.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub struct Call {
     /// The marker's key.
     pub key: String,
     /// Only the matching parts, if given.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
 }
 
@@ -138,8 +138,8 @@ fn clip(mut text: String) -> String {
 pub struct Calls {
     /// Calls of the retrieval tool: the call's id and its arguments.
     pub ours: Vec<(String, Call)>,
-    /// How many calls go to the client's own tools.
-    pub theirs: usize,
+    /// The ids of the calls to the client's own tools.
+    pub theirs: Vec<String>,
 }
 
 /// The tool calls in `response`, a response body of `api`; `None` if it is not one.
@@ -155,7 +155,7 @@ pub fn calls(api: Api, response: &[u8]) -> Option<Calls> {
             });
             calls.ours.push((id.unwrap_or_default().to_string(), call));
         } else {
-            calls.theirs += 1;
+            calls.theirs.push(id.unwrap_or_default().to_string());
         }
     };
     let from_text = |s: Option<&Value>| {

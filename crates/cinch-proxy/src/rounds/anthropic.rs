@@ -16,8 +16,8 @@ pub(crate) struct Round {
     inputs: BTreeMap<u64, String>,
     /// Upstream indices of retrieval calls.
     ours: Vec<u64>,
-    /// Calls of the client's tools.
-    theirs: usize,
+    /// Ids of the calls of the client's tools.
+    theirs: Vec<String>,
     /// Upstream index → index the client sees.
     visible: BTreeMap<u64, u64>,
 }
@@ -127,12 +127,15 @@ fn step(ev: sse::Event, round: &mut Round, first: bool, offset: u64) -> Step {
             let is_tool = block.get("type").and_then(Value::as_str) == Some("tool_use");
             let ours =
                 is_tool && block.get("name").and_then(Value::as_str) == Some(retrieve::TOOL_NAME);
+            if is_tool && !ours {
+                let id = block.get("id").and_then(Value::as_str).unwrap_or_default();
+                round.theirs.push(id.to_string());
+            }
             round.blocks.insert(index, block);
             if ours {
                 round.ours.push(index);
                 return Step::Skip;
             }
-            round.theirs += usize::from(is_tool);
             let visible = offset + round.visible.len() as u64;
             round.visible.insert(index, visible);
             Step::Send(reindexed(&mut d, visible))
@@ -173,8 +176,8 @@ impl Filter for Round {
         !self.ours.is_empty()
     }
 
-    fn called_theirs(&self) -> usize {
-        self.theirs
+    fn called_theirs(&self) -> Vec<String> {
+        self.theirs.clone()
     }
 
     fn calls(&self) -> Vec<(String, Call)> {

@@ -135,8 +135,12 @@ impl Filter for Round {
         self.any_ours()
     }
 
-    fn called_theirs(&self) -> usize {
-        self.calls.values().filter(|c| !c.ours).count()
+    fn called_theirs(&self) -> Vec<String> {
+        self.calls
+            .values()
+            .filter(|c| !c.ours)
+            .map(|c| c.id.clone())
+            .collect()
     }
 
     fn calls(&self) -> Vec<(String, Call)> {

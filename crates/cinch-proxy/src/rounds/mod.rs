@@ -51,8 +51,8 @@ pub(crate) trait Filter: Default + Send + 'static {
     fn step(&mut self, ev: sse::Event, carry: &mut Carry) -> Step;
     /// Whether the model called the retrieval tool in this round.
     fn called_ours(&self) -> bool;
-    /// How many of the client's own tools it called.
-    fn called_theirs(&self) -> usize;
+    /// The ids of its calls of the client's own tools.
+    fn called_theirs(&self) -> Vec<String>;
     /// The retrieval calls, with their ids.
     fn calls(&self) -> Vec<(String, Call)>;
     /// The round as a whole response body (for [`retrieve::continuation`]).
@@ -138,9 +138,16 @@ async fn run<F: Filter>(
         if let Some(rest) = parser.finish() {
             emit(rest.raw).await;
         }
-        let go_on = round.called_ours()
-            && round.called_theirs() == 0
-            && carry.round < p.config.max_retrieval_rounds;
+        let theirs = round.called_theirs();
+        if round.called_ours() && !theirs.is_empty() {
+            // The client gets its calls now; ours come back in its next request.
+            let calls = round.calls();
+            answered += calls.len();
+            let results = answers(p, &out.namespace, calls.clone()).await;
+            p.hide(&out.namespace, &theirs, &calls, &results);
+        }
+        let go_on =
+            round.called_ours() && theirs.is_empty() && carry.round < p.config.max_retrieval_rounds;
         if !go_on {
             for bytes in held {
                 if !emit(bytes).await {

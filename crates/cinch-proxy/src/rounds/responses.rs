@@ -18,8 +18,8 @@ pub(crate) struct Round {
     items: BTreeMap<u64, Value>,
     /// Output indices of retrieval calls.
     ours: BTreeSet<u64>,
-    /// Calls of the client's tools.
-    theirs: usize,
+    /// Ids of the calls of the client's tools.
+    theirs: Vec<String>,
     /// Upstream output index → the index the client sees.
     visible: BTreeMap<u64, u64>,
 }
@@ -93,7 +93,11 @@ impl Filter for Round {
                     if is_ours(item) {
                         self.ours.insert(index);
                     } else if item.get("type").and_then(Value::as_str) == Some("function_call") {
-                        self.theirs += 1;
+                        let id = item
+                            .get("call_id")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
+                        self.theirs.push(id.to_string());
                     }
                 }
                 self.items.insert(index, item.clone());
@@ -112,8 +116,8 @@ impl Filter for Round {
         !self.ours.is_empty()
     }
 
-    fn called_theirs(&self) -> usize {
-        self.theirs
+    fn called_theirs(&self) -> Vec<String> {
+        self.theirs.clone()
     }
 
     fn calls(&self) -> Vec<(String, Call)> {
