@@ -131,6 +131,7 @@ fn patterns() -> &'static Patterns {
               | (?-u:\b)\d{1,2}:\d{2}:\d{2}
               | (?-u:\b)(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|SEVERE|FATAL|CRITICAL)(?-u:\b)
               | \[(?:trace|debug|info|notice|warn|warning|error|crit|alert|emerg)\]
+              | ^\[\s*\d+\.\d+s?\]
             )"),
             build: re(r"(?x)^(
                 test\ .+\ \.\.\.\ |running\ \d+\ tests?|test\ result:
@@ -172,6 +173,12 @@ pub fn detect(input: &str) -> Detected {
     if looks_like_json(input) {
         return Detected::of(Kind::Json);
     }
+    detect_text(input)
+}
+
+/// Detects the kind of `input` among the text kinds: for input that starts like JSON but is
+/// not (a log whose lines start with `[  0.8s]`).
+pub fn detect_text(input: &str) -> Detected {
     let p = patterns();
     let lines = sample(input);
     if lines.is_empty() {
@@ -285,6 +292,18 @@ fn looks_like_json(input: &str) -> bool {
         Some('{') => true,
         Some('[') => {
             let rest = chars.as_str().trim_start();
+            // `[    0.800s] Compiling ...`, `[12.5] text`: a bracketed number with text after
+            // it on the line is a log prefix, never JSON.
+            let number = rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+            if number.len() < rest.len() {
+                let after = number.strip_prefix('s').unwrap_or(number);
+                if let Some(tail) = after.strip_prefix(']') {
+                    let line = tail.split('\n').next().unwrap_or("");
+                    if !line.trim().is_empty() {
+                        return false;
+                    }
+                }
+            }
             rest.is_empty()
                 || rest.starts_with(['{', '[', '"', ']', '-'])
                 || rest.starts_with(|c: char| c.is_ascii_digit())
@@ -305,6 +324,8 @@ mod tests {
         let cases = [
             ("[{\"a\": 1}]", Kind::Json),
             ("{\"a\": 1}\n{\"a\": 2}\n", Kind::Json),
+            ("[    0.800s]    Compiling dep v0.1.0\n[    0.937s]    Compiling dep2 v0.1.0\n[    1.1s] error: could not compile `app`\n", Kind::Log),
+            ("[    0.000000] Linux version 6.1.0\n[    0.004512] Command line: ro quiet\n", Kind::Log),
             ("[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok\n[Sun Dec 04 04:47:44 2005] [error] mod_jk child init 1 -2\n", Kind::Log),
             ("diff --git a/x.rs b/x.rs\n--- a/x.rs\n+++ b/x.rs\n@@ -1 +1 @@\n-a\n+b\n", Kind::Diff),
             ("src/a.rs:12:fn main() {\nsrc/a.rs:40:    main();\nsrc/b.rs:3:use a;\n", Kind::Search),

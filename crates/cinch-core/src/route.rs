@@ -406,7 +406,7 @@ fn route(
     counter: &Counter,
     store: &dyn Store,
 ) -> Routed {
-    let detected = match opts.kind {
+    let mut detected = match opts.kind {
         Some(Kind::Code) => crate::detect::Detected {
             kind: Kind::Code,
             language: detect(input)
@@ -427,7 +427,7 @@ fn route(
         namespace: &opts.namespace,
         free_text: &opts.free_text,
     };
-    let outcome = match detected.kind {
+    let by_kind = |detected: &crate::detect::Detected| match detected.kind {
         Kind::Log | Kind::Prose => match crate::mixed::split(input, detected.kind) {
             Some(split) => {
                 crate::mixed::compress(input, detected.kind, &split, &ctx, opts.tokenizer)
@@ -437,6 +437,17 @@ fn route(
         },
         kind => compress_as(kind, detected.language, input, &ctx),
     };
+    let mut outcome = by_kind(&detected);
+    // Text that only starts like JSON (`[    0.800s] Compiling ...`) is routed as text.
+    let not_json = matches!(&outcome, Err(e) if e.starts_with(crate::json::parse::NOT_JSON));
+    if opts.kind.is_none() && detected.kind == Kind::Json && not_json {
+        let text = crate::detect::detect_text(input);
+        let text_outcome = by_kind(&text);
+        if text_outcome.is_ok() {
+            detected = text;
+            outcome = text_outcome;
+        }
+    }
     Routed {
         kind: detected.kind,
         language: detected.language,
@@ -450,6 +461,26 @@ mod tests {
 
     /// Every compressor runs on its warm-up sample without an internal error (a pattern that
     /// does not compile, a panic) being hidden by the fail-open guard.
+    #[test]
+    fn text_that_only_starts_like_json_is_compressed_as_text() {
+        let log: String = (0..300)
+            .map(|i| {
+                format!(
+                    "{{worker {}}} 2026-11-24T10:00:{:02}Z INFO job {i} done\n",
+                    i % 4,
+                    i % 60
+                )
+            })
+            .collect();
+        let r = compress(
+            &log,
+            &Options::default(),
+            &crate::ccr::MemoryStore::default(),
+        );
+        assert_eq!(r.kind, Kind::Log);
+        assert!(r.tokens_after * 4 < r.tokens_before, "{:?}", r.reason);
+    }
+
     #[test]
     fn every_compressor_runs_cleanly() {
         let store = crate::ccr::MemoryStore::default();

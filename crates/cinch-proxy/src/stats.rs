@@ -127,6 +127,19 @@ impl Stats {
                 t.outputs_compressed += rec.compressed as u64;
                 t.outputs_whole += rec.whole as u64;
             }
+            // One line per request: numbers only, never content or credentials.
+            tracing::info!(
+                id = rec.id,
+                api,
+                status,
+                tokens_before = rec.tokens_before,
+                tokens_after = rec.tokens_after,
+                compressed = rec.compressed,
+                whole = rec.whole,
+                compress_us,
+                retrievals,
+                "request"
+            );
             if recent.len() == RECENT {
                 recent.pop_front();
             }

@@ -2,41 +2,12 @@
 
 mod support;
 
-use cinch_core::ccr::{marker_keys, MemoryStore};
+use cinch_core::ccr::marker_keys;
 use cinch_core::Store;
-use cinch_proxy::{serve, Config, Proxy};
 use serde_json::{json, Value};
-use std::sync::Arc;
 use std::time::Duration;
+use support::proxy::start_proxy;
 use support::{anthropic, openai_chat, openai_responses, Chunk, Gate, MockUpstream, Reply};
-
-struct Running {
-    url: String,
-    store: Arc<MemoryStore>,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-async fn start_proxy(upstream: &MockUpstream, tweak: impl FnOnce(&mut Config)) -> Running {
-    let mut config = Config {
-        anthropic_upstream: upstream.url(),
-        openai_upstream: upstream.url(),
-        ..Config::default()
-    };
-    tweak(&mut config);
-    let store = Arc::new(MemoryStore::default());
-    let proxy = Arc::new(Proxy::new(config, store.clone()).unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve(proxy, listener, async {
-        let _ = rx.await;
-    }));
-    Running {
-        url,
-        store,
-        _stop: tx,
-    }
-}
 
 /// A build log: 400 passing tests and one failure.
 fn log() -> String {
@@ -630,4 +601,53 @@ async fn a_turn_calling_both_tools_gives_the_client_its_call_and_the_model_its_a
         .contains("case_200 ... ok"));
     assert_eq!(results[1]["tool_use_id"], "toolu_c9");
     assert_eq!(sent["tools"][1]["name"], "cinch_retrieve");
+}
+
+#[tokio::test]
+async fn shutdown_lets_streams_in_flight_finish() {
+    let up = MockUpstream::start().await;
+    let proxy = start_proxy(&up, |_| {}).await;
+    let events = anthropic::stream_text("an answer that takes a while");
+    up.push(Reply::sse_dripped(&events, Duration::from_millis(50)));
+    let mut resp = post(&proxy.url, "/v1/messages", anthropic_request(true, "short")).await;
+    let mut all = resp.chunk().await.unwrap().unwrap().to_vec();
+    proxy.stop.send(()).unwrap();
+    while let Some(c) = resp.chunk().await.unwrap() {
+        all.extend_from_slice(&c);
+    }
+    assert_eq!(all, events.concat().into_bytes());
+    tokio::time::timeout(Duration::from_secs(10), proxy.done)
+        .await
+        .expect("the server stops once the stream is done")
+        .unwrap()
+        .unwrap();
+    assert!(reqwest::get(format!("{}/healthz", proxy.url))
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn other_paths_pass_through_untouched() {
+    let up = MockUpstream::start().await;
+    let proxy = start_proxy(&up, |_| {}).await;
+    up.push(Reply::json(200, &json!({"input_tokens": 12})));
+    let body = anthropic_request(false, &log());
+    let resp = post(&proxy.url, "/v1/messages/count_tokens", body.clone()).await;
+    assert_eq!(resp.json::<Value>().await.unwrap()["input_tokens"], 12);
+    up.push(Reply::json(200, &json!({"data": []})));
+    let models = reqwest::Client::new()
+        .get(format!("{}/v1/models?limit=5", proxy.url))
+        .header("authorization", "Bearer sk-test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(models.status(), 200);
+    let reqs = up.requests();
+    assert_eq!(reqs[0].path, "/v1/messages/count_tokens");
+    assert_eq!(reqs[0].body, body, "count_tokens is not compressed");
+    assert_eq!(
+        (reqs[1].method.as_str(), reqs[1].path.as_str()),
+        ("GET", "/v1/models?limit=5")
+    );
+    assert_eq!(reqs[1].header("authorization"), Some("Bearer sk-test"));
 }

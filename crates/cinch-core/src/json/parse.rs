@@ -19,6 +19,9 @@ pub struct Document {
     pub ndjson: bool,
 }
 
+/// How the message of [`NotJson::Syntax`] starts (the router falls back to text on it).
+pub const NOT_JSON: &str = "not JSON";
+
 /// Why input was not taken as JSON.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotJson {

@@ -8,6 +8,8 @@
 // Each test binary that declares `mod support;` uses a different subset of this module.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
@@ -615,7 +617,8 @@ pub mod anthropic {
 
     /// An error body as the API sends with a non-2xx status, e.g. 529 `overloaded_error`.
     pub fn error_body(kind: &str, message: &str) -> Value {
-        json!({"type": "error", "error": {"type": kind, "message": message}, "request_id": "req_mock"})
+        json!({"type": "error", "error": {"type": kind, "message": message},
+               "request_id": "req_mock"})
     }
 
     /// `message_start`, with empty content and null `stop_reason` as in the real stream.
