@@ -651,3 +651,41 @@ async fn other_paths_pass_through_untouched() {
     );
     assert_eq!(reqs[1].header("authorization"), Some("Bearer sk-test"));
 }
+
+#[tokio::test]
+async fn one_api_key_cannot_retrieve_what_another_stored() {
+    let up = MockUpstream::start().await;
+    let proxy = start_proxy(&up, |_| {}).await;
+    up.push(Reply::json(200, &anthropic::message_text("fine")));
+    post(&proxy.url, "/v1/messages", anthropic_request(false, &log())).await;
+    let sent = up.requests()[0].json();
+    let key = first_key(&sent);
+    let compressed = sent["messages"][2]["content"][0]["content"]
+        .as_str()
+        .unwrap();
+    up.clear();
+    up.push(Reply::json(
+        200,
+        &anthropic::message_tool_use("cinch_retrieve", "toolu_x", &json!({"key": key})),
+    ));
+    up.push(Reply::json(200, &anthropic::message_text("done")));
+    // Another key with the marker (not the content) in its history: it gets nothing.
+    let other = reqwest::Client::new()
+        .post(format!("{}/v1/messages", proxy.url))
+        .header("x-api-key", "sk-ant-other")
+        .body(anthropic_request(false, compressed))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
+    let cont = up.requests()[1].json();
+    let n = cont["messages"].as_array().unwrap().len();
+    let answer = cont["messages"][n - 1]["content"][0]["content"]
+        .as_str()
+        .unwrap();
+    assert!(
+        answer.starts_with("unknown key"),
+        "{}",
+        &answer[..answer.len().min(200)]
+    );
+}
