@@ -181,46 +181,48 @@ pub async fn handle(State(p): State<Arc<Proxy>>, req: Request) -> Response {
         compress_us: 0,
     };
     if let (Some(api), false) = (api, headers::bypass(&parts.headers)) {
-        // Retrieval calls kept from the client go back where the model made them.
-        let ns = out.namespace.clone();
-        let restored = messages::hidden::reinsert(api, &body, &|id| p.hidden(&ns, id));
-        let calls_back = restored.is_some();
-        let body = restored.map(Bytes::from).unwrap_or(body);
-        out.body = body.clone();
         let cancelled = Arc::new(AtomicBool::new(false));
         let _guard = CancelOnDrop(cancelled.clone());
         let started = Instant::now();
-        let (compressed, report) = compress(&p, api, body.clone(), &out.namespace, cancelled).await;
+        let prepared = prepare(&p, api, body, &out.namespace, cancelled).await;
         out.compress_us = started.elapsed().as_micros() as u64;
-        if let Some(b) = compressed {
-            out.body = b;
+        if let Some(prepared) = prepared {
+            out.body = prepared.body;
+            out.retrieval = prepared.retrieval;
+            out.report = Some(prepared.report);
         }
-        // A history with retrieval calls in it needs the tool defined, markers or not.
-        if calls_back || report.as_ref().is_some_and(|r| r.markers) {
-            if let Some(b) = retrieve::with_tool(api, &out.body) {
-                out.body = Bytes::from(b);
-                out.retrieval = true;
-            }
-        }
-        out.report = report;
     }
     out.headers = headers::upstream(&parts.headers, out.retrieval);
     let label = api.map_or("passthrough", Api::name);
     stream::exchange(p.clone(), out, label).await
 }
 
-/// Runs message compression off the async threads, within the request's deadline.
-async fn compress(
+/// A request body ready for the upstream.
+struct Prepared {
+    body: Bytes,
+    /// The retrieval tool was added.
+    retrieval: bool,
+    report: MessagesReport,
+}
+
+/// Prepares a request body off the async threads, within the request's deadline: retrieval
+/// calls kept from the client go back where the model made them, tool outputs are compressed,
+/// and the retrieval tool is added when the body needs it. `None` if that failed (a bug): the
+/// client's body then goes upstream unchanged.
+async fn prepare(
     p: &Arc<Proxy>,
     api: Api,
     body: Bytes,
     namespace: &str,
     cancelled: Arc<AtomicBool>,
-) -> (Option<Bytes>, Option<MessagesReport>) {
+) -> Option<Prepared> {
     let p2 = p.clone();
     let ns = namespace.to_string();
     let deadline = Instant::now() + p.config.compress_deadline();
     let task = tokio::task::spawn_blocking(move || {
+        let restored = messages::hidden::reinsert(api, &body, &|id| p2.hidden(&ns, id));
+        let calls_back = restored.is_some();
+        let body = restored.map(Bytes::from).unwrap_or(body);
         let session = Session {
             store: &*p2.store,
             namespace: &ns,
@@ -230,14 +232,24 @@ async fn compress(
             tokenizer: p2.tokenizer,
             free_text: p2.free_text.clone(),
         };
-        messages::compress_messages(api, &body, &p2.config.policy, &session)
+        let c = messages::compress_messages(api, &body, &p2.config.policy, &session);
+        let body = c.body.map(Bytes::from).unwrap_or(body);
+        // A history with retrieval calls in it needs the tool defined, markers or not.
+        let with_tool = (calls_back || c.report.markers)
+            .then(|| retrieve::with_tool(api, &body))
+            .flatten();
+        Prepared {
+            retrieval: with_tool.is_some(),
+            body: with_tool.map(Bytes::from).unwrap_or(body),
+            report: c.report,
+        }
     });
     match task.await {
-        Ok(c) => (c.body.map(Bytes::from), Some(c.report)),
+        Ok(prepared) => Some(prepared),
         Err(e) => {
             // A bug must not cost the agent its request: the original goes upstream.
             tracing::error!(error = %e, "message compression failed; forwarding the request unchanged");
-            (None, None)
+            None
         }
     }
 }
