@@ -401,6 +401,8 @@ fn run_proxy(args: ProxyArgs) -> Result<ExitCode> {
     let store: Arc<dyn cinch_core::Store> = Arc::from(cinch_store::open(config.store.as_deref())?);
     let free_text = args.kompress.free_text();
     let proxy = Arc::new(cinch_proxy::Proxy::new(config, store)?.with_free_text(free_text));
+    cinch_core::warm(cinch_core::Tokenizer::default());
+    release_read_pages();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CINCH_LOG")
@@ -408,7 +410,11 @@ fn run_proxy(args: ProxyArgs) -> Result<ExitCode> {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Compression is CPU-bound: more blocking threads than cores only add memory (each thread
+    // gets its own allocator arena and token caches), not speed.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(cores.max(2))
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -443,6 +449,49 @@ fn run_proxy(args: ProxyArgs) -> Result<ExitCode> {
     })?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// Hands back to the kernel the pages of the binary's read-only data that start-up read: most
+/// of them are the tokenizer's 32 MB serialised vocabulary, read once to build its tables and
+/// never again, which would otherwise count in the proxy's resident memory for as long as it
+/// runs. `MADV_PAGEOUT` only reclaims what can be reclaimed (clean pages are re-read from the
+/// file if touched again; relocated pages stay), so it is safe on any mapping. Best effort:
+/// Linux 5.4 or newer.
+#[cfg(target_os = "linux")]
+fn release_read_pages() {
+    let (Ok(exe), Ok(maps)) = (
+        std::fs::read_link("/proc/self/exe"),
+        std::fs::read_to_string("/proc/self/maps"),
+    ) else {
+        return;
+    };
+    for line in maps.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        let path = fields.nth(3);
+        if perms != "r--p" || path.map(std::path::Path::new) != Some(exe.as_path()) {
+            continue;
+        }
+        let Some((start, end)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end)) = (
+            usize::from_str_radix(start, 16),
+            usize::from_str_radix(end, 16),
+        ) else {
+            continue;
+        };
+        // SAFETY: the range is a whole mapping of this process; MADV_PAGEOUT changes no
+        // contents, it only lets the kernel reclaim pages it can restore.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_PAGEOUT);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn release_read_pages() {}
 
 async fn shutdown_signal() {
     #[cfg(unix)]

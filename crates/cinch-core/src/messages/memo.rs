@@ -125,9 +125,10 @@ impl Memo {
 }
 
 impl Default for Memo {
-    /// 64 MiB: decisions for a few thousand large outputs.
+    /// 8 MiB: a compressed output is a few KB, so a few thousand outputs, many sessions'
+    /// worth; an evicted one is compressed again, to the same bytes.
     fn default() -> Memo {
-        Memo::new(64 << 20)
+        Memo::new(8 << 20)
     }
 }
 
