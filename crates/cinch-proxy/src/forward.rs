@@ -25,7 +25,9 @@ pub async fn stats(State(p): State<Arc<Proxy>>) -> Response {
         Ok(s) => serde_json::to_value(s).unwrap_or_default(),
         Err(e) => serde_json::json!({"error": e.to_string()}),
     };
-    json_response(StatusCode::OK, &p.stats.json(store))
+    let mut v = p.stats.json(store);
+    v["memo_decisions"] = serde_json::json!(p.memo.decisions());
+    json_response(StatusCode::OK, &v)
 }
 
 pub async fn metrics(State(p): State<Arc<Proxy>>) -> Response {

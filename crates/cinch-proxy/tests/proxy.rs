@@ -503,6 +503,7 @@ async fn health_stats_and_metrics() {
     assert_eq!(stats["totals"]["requests"], 1);
     assert!(stats["totals"]["tokens_before"].as_u64().unwrap() > 1000);
     assert_eq!(stats["recent"][0]["compressed"], 1);
+    assert_eq!(stats["memo_decisions"], 1);
     let metrics = get("/metrics").await;
     assert!(metrics.contains("cinch_requests_total{api=\"anthropic_messages\"} 1"));
     assert!(metrics.contains("cinch_outputs_compressed_total{kind=\"log\""));

@@ -81,13 +81,8 @@ impl Memo {
     }
 
     /// How many decisions are held.
-    pub fn len(&self) -> usize {
+    pub fn decisions(&self) -> usize {
         self.lock().map.len()
-    }
-
-    /// Whether none are.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
