@@ -1,10 +1,12 @@
 //! Message-level compression: the tool outputs inside an Anthropic Messages, OpenAI Chat
 //! Completions or OpenAI Responses request body, compressed in place.
 //!
-//! Only tool output is compressed. User and assistant text, thinking blocks, images, tool
-//! calls and anything carrying `cache_control` are left alone, byte for byte, and so is every
-//! tool output that the [`Policy`] protects (tools whose output is used for exact edits, such
-//! as file reads) or that is too small to be worth it.
+//! Only tool output is compressed. User and assistant text, system prompts, thinking blocks,
+//! images, tool calls and tool definitions are left alone, byte for byte (`cache_control`
+//! marks on them included), and so is every tool output that the [`Policy`] protects (tools
+//! whose output is used for exact edits, such as file reads) or that is too small to be worth
+//! it. A tool output carrying `cache_control` keeps its mark; its text is compressed the first
+//! time it is seen unless the policy says otherwise (see [`Policy::keep_cache_control_outputs`]).
 //!
 //! **Byte-faithful.** The body is never re-serialised: each compressed output's JSON string is
 //! spliced into the client's bytes in place of the old one, so key order, spacing and number
@@ -101,6 +103,12 @@ pub struct Policy {
     pub budget: usize,
     /// Protect the outputs of [`EXACT_CONTENT_TOOLS`] (a rule in `tools` overrides this).
     pub protect_exact_content: bool,
+    /// Send tool outputs that carry `cache_control` whole. Off by default: clients such as
+    /// Claude Code mark the newest block, often a tool result, and the cache is then written
+    /// with whatever is sent, so compressing an output the first time it is seen is cache-safe
+    /// (and it is sent the same way on every later turn). On, such an output is never
+    /// compressed, and stays whole on later turns when the mark has moved on.
+    pub keep_cache_control_outputs: bool,
     /// Rules by tool name (matched like [`EXACT_CONTENT_TOOLS`]).
     pub tools: BTreeMap<String, ToolRule>,
 }
@@ -111,6 +119,7 @@ impl Default for Policy {
             min_bytes: 512,
             budget: crate::route::DEFAULT_BUDGET,
             protect_exact_content: true,
+            keep_cache_control_outputs: false,
             tools: BTreeMap::new(),
         }
     }
@@ -314,7 +323,7 @@ fn decide(
             reason,
             tokens: tokens(),
         }
-    } else if out.cache_control {
+    } else if out.cache_control && policy.keep_cache_control_outputs {
         durable(CACHE_CONTROL.into())
     } else if out.raw.len() < policy.min_bytes {
         Decision::Whole {

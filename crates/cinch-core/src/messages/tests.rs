@@ -170,10 +170,8 @@ fn untouched_when_there_is_nothing_to_do() {
     assert!(out.report.reason.unwrap().contains("UTF-8"));
 }
 
-#[test]
-fn cache_control_and_thinking_blocks_are_never_rewritten() {
-    let env = Env::new();
-    let body = json!({"messages": [
+fn marked_body() -> String {
+    json!({"messages": [
         {"role": "user", "content": "go"},
         {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Bash", "input": {}}]},
         {"role": "user", "content": [
@@ -181,12 +179,45 @@ fn cache_control_and_thinking_blocks_are_never_rewritten() {
         ]},
         {"role": "assistant", "content": [{"type": "redacted_thinking", "data": log()}]},
     ]})
-    .to_string();
+    .to_string()
+}
+
+#[test]
+fn a_marked_tool_result_is_compressed_when_first_seen_and_keeps_its_mark() {
+    let env = Env::new();
+    let body = marked_body();
     let out = env.run(Api::Anthropic, &body);
+    let new = String::from_utf8(out.body.expect("compressed")).unwrap();
+    assert_eq!(out.report.outputs[0].action, "compressed");
+    assert!(new.contains(r#","cache_control":{"type":"ephemeral","ttl":"1h"}}"#));
+    let v: Value = serde_json::from_str(&new).unwrap();
+    assert_eq!(
+        v["messages"][3]["content"][0]["data"].as_str().unwrap(),
+        log()
+    );
+    // The mark moves on: the output goes out as it went the first time.
+    let later = body.replace(r#","cache_control":{"type":"ephemeral","ttl":"1h"}"#, "");
+    let again = env.run(Api::Anthropic, &later).body.unwrap();
+    let w: Value = serde_json::from_slice(&again).unwrap();
+    assert_eq!(
+        w["messages"][2]["content"][0]["content"],
+        v["messages"][2]["content"][0]["content"]
+    );
+}
+
+#[test]
+fn with_the_strict_policy_marked_outputs_are_never_rewritten() {
+    let env = Env::new();
+    let body = marked_body();
+    let strict = Policy {
+        keep_cache_control_outputs: true,
+        ..Policy::default()
+    };
+    let out = compress_messages(Api::Anthropic, body.as_bytes(), &strict, &env.session());
     assert!(out.body.is_none());
     assert_eq!(out.report.outputs[0].reason.as_deref(), Some(CACHE_CONTROL));
-    // A later turn moves the breakpoint on: the output that was sent whole stays whole,
-    // even from a new process (the decision is in the store).
+    // A later turn moves the mark on: the output that was sent whole stays whole, even from
+    // a new process (the decision is in the store) and under the default policy.
     let later = body.replace(r#","cache_control":{"type":"ephemeral","ttl":"1h"}"#, "");
     assert_ne!(later, body);
     let fresh = Env {
@@ -194,7 +225,7 @@ fn cache_control_and_thinking_blocks_are_never_rewritten() {
         memo: Memo::default(),
     };
     let out = fresh.run(Api::Anthropic, &later);
-    assert!(out.body.is_none(), "{:?}", out.report);
+    assert!(out.body.is_none(), "{:?}", out.report.reason);
     assert!(out.report.outputs[0].remembered);
 }
 
