@@ -690,3 +690,29 @@ async fn one_api_key_cannot_retrieve_what_another_stored() {
         &answer[..answer.len().min(200)]
     );
 }
+
+#[tokio::test]
+async fn a_newest_tool_result_carrying_the_cache_mark_is_compressed_and_keeps_it() {
+    let up = MockUpstream::start().await;
+    let proxy = start_proxy(&up, |_| {}).await;
+    // Claude Code marks the newest block; in a tool loop that is the tool result itself.
+    let mut body: Value = serde_json::from_slice(&anthropic_request(false, &log())).unwrap();
+    let newest = body["messages"][2]["content"].as_array_mut().unwrap();
+    newest.pop();
+    newest[0]["cache_control"] = json!({"type": "ephemeral"});
+    up.push(Reply::json(200, &anthropic::message_text("fine")));
+    post(
+        &proxy.url,
+        "/v1/messages",
+        serde_json::to_vec(&body).unwrap(),
+    )
+    .await;
+    let sent = up.requests()[0].json();
+    let block = &sent["messages"][2]["content"][0];
+    assert_eq!(block["cache_control"], json!({"type": "ephemeral"}));
+    assert!(block["content"].as_str().unwrap().contains("<<ccr:"));
+    assert_eq!(
+        sent["system"], body["system"],
+        "the marked system prompt is untouched"
+    );
+}
