@@ -8,6 +8,7 @@
 //! client's calls, the same bytes every time (so the prompt cache still matches).
 
 use super::splice::splice;
+use super::view::{list, Body, Entry};
 use super::Api;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -29,28 +30,6 @@ pub struct HiddenCall {
 pub type Hidden = Vec<HiddenCall>;
 
 #[derive(Deserialize)]
-struct Top<'a> {
-    #[serde(borrow, default)]
-    messages: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    input: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct Entry<'a> {
-    #[serde(rename = "type", borrow, default)]
-    kind: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    role: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    content: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    tool_calls: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    call_id: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
 struct WithId<'a> {
     #[serde(borrow, default)]
     id: Option<&'a RawValue>,
@@ -65,13 +44,6 @@ fn str_of(raw: Option<&RawValue>) -> Option<String> {
 fn span(body: &str, part: &str) -> Range<usize> {
     let start = part.as_ptr() as usize - body.as_ptr() as usize;
     start..start + part.len()
-}
-
-fn list<'a, T: Deserialize<'a>>(raw: Option<&'a RawValue>) -> Vec<T> {
-    match raw {
-        Some(r) if r.get().starts_with('[') => serde_json::from_str(r.get()).unwrap_or_default(),
-        _ => Vec::new(),
-    }
 }
 
 /// Where a piece goes: inserted at a byte offset.
@@ -109,12 +81,8 @@ fn json_text(v: &Value) -> String {
 /// `None` when there is nothing to put back (or the body is not a request of `api`).
 pub fn reinsert(api: Api, body: &[u8], lookup: &dyn Fn(&str) -> Option<Hidden>) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(body).ok()?;
-    let top: Top = serde_json::from_str(text).ok()?;
-    let entries: Vec<&RawValue> = list(if api == Api::OpenAiResponses {
-        top.input
-    } else {
-        top.messages
-    });
+    let top: Body = serde_json::from_str(text).ok()?;
+    let entries: Vec<&RawValue> = list(top.conversation(api)).ok()?;
     let parsed: Vec<Option<Entry>> = entries
         .iter()
         .map(|r| serde_json::from_str(r.get()).ok())
@@ -132,7 +100,7 @@ pub fn reinsert(api: Api, body: &[u8], lookup: &dyn Fn(&str) -> Option<Hidden>) 
                 let Some(content) = entry.content.filter(|c| c.get().starts_with('[')) else {
                     continue;
                 };
-                let blocks: Vec<WithId> = list(Some(content));
+                let blocks: Vec<WithId> = list(Some(content)).unwrap_or_default();
                 let Some(hidden) = blocks
                     .iter()
                     .filter(|b| str_of(b.kind).as_deref() == Some("tool_use"))
@@ -170,7 +138,7 @@ pub fn reinsert(api: Api, body: &[u8], lookup: &dyn Fn(&str) -> Option<Hidden>) 
                 let Some(calls_raw) = entry.tool_calls.filter(|c| c.get().starts_with('[')) else {
                     continue;
                 };
-                let ids: Vec<WithId> = list(Some(calls_raw));
+                let ids: Vec<WithId> = list(Some(calls_raw)).unwrap_or_default();
                 let Some(hidden) = ids
                     .iter()
                     .filter_map(|c| str_of(c.id))

@@ -59,11 +59,7 @@ pub enum ViewError {
 /// Builds the view of `body` for `api`.
 pub fn view(api: Api, body: &str) -> Result<View<'_>, ViewError> {
     let shape = |e: serde_json::Error| ViewError::Shape(api.name(), e.to_string());
-    let mut view = match api {
-        Api::Anthropic => anthropic(body).map_err(shape)?,
-        Api::OpenAiChat => chat(body).map_err(shape)?,
-        Api::OpenAiResponses => responses(body).map_err(shape)?,
-    };
+    let mut view = walk(api, body).map_err(shape)?;
     for out in &mut view.outputs {
         out.span = offset(body, out.raw);
     }
@@ -126,6 +122,16 @@ fn is_request(text: &str) -> bool {
     !text.trim_start().starts_with("<system-reminder>")
 }
 
+/// The text of a user message's content when it is one string that is a request.
+fn user_text(content: &RawValue) -> Option<String> {
+    if is_string(content) {
+        return string(Some(content))
+            .filter(|t| is_request(t))
+            .map(|t| clip(&t));
+    }
+    None
+}
+
 fn query_of(call: Option<&(Option<String>, String)>, user: &str) -> String {
     let args = call.map(|(_, a)| a.as_str()).unwrap_or("");
     match (args.is_empty(), user.is_empty()) {
@@ -135,7 +141,8 @@ fn query_of(call: Option<&(Option<String>, String)>, user: &str) -> String {
     }
 }
 
-/// A content part or block of any of the three APIs: only the fields read here.
+/// A content part or block of any of the three APIs: only the fields read here. Every field
+/// is kept raw, so a field of an unexpected type never makes the body unreadable.
 #[derive(Deserialize)]
 struct Part<'a> {
     #[serde(rename = "type", borrow, default)]
@@ -162,132 +169,66 @@ impl Part<'_> {
     }
 }
 
-/// Parts of an array value; a value that is not an array has none.
-fn parts(raw: Option<&RawValue>) -> Result<Vec<Part<'_>>, serde_json::Error> {
+/// The elements of an array value; a value that is not an array has none.
+pub(super) fn list<'a, T: Deserialize<'a>>(
+    raw: Option<&'a RawValue>,
+) -> Result<Vec<T>, serde_json::Error> {
     match raw {
         Some(r) if r.get().starts_with('[') => serde_json::from_str(r.get()),
         _ => Ok(Vec::new()),
     }
 }
 
-/// The text of a user message's content: the string, or its newest text part that is a
-/// request. Parts are read in order, so within a message the text before a tool output counts.
-fn user_text(content: &RawValue) -> Option<String> {
-    if is_string(content) {
-        return string(Some(content))
-            .filter(|t| is_request(t))
-            .map(|t| clip(&t));
-    }
-    None
-}
-
-// ---- Anthropic Messages ----
-
+/// A request body of any of the three APIs: the conversation and the tools.
 #[derive(Deserialize)]
-struct AnthropicBody<'a> {
+pub(super) struct Body<'a> {
     #[serde(borrow, default)]
-    messages: Option<&'a RawValue>,
+    pub messages: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    tools: Option<&'a RawValue>,
+    pub input: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub tools: Option<&'a RawValue>,
 }
 
-#[derive(Deserialize)]
-struct Message<'a> {
-    #[serde(borrow, default)]
-    role: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    content: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    tool_calls: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    tool_call_id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    name: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    cache_control: Option<&'a RawValue>,
-}
-
-fn messages(raw: Option<&RawValue>) -> Result<Vec<Message<'_>>, serde_json::Error> {
-    match raw {
-        Some(r) if r.get().starts_with('[') => serde_json::from_str(r.get()),
-        _ => Ok(Vec::new()),
-    }
-}
-
-fn anthropic(body: &str) -> Result<View<'_>, serde_json::Error> {
-    let top: AnthropicBody = serde_json::from_str(body)?;
-    let mut view = View {
-        outputs: Vec::new(),
-        tools: top.tools,
-        messages: top.messages,
-    };
-    // tool_use id → (tool name, argument text)
-    let mut calls: HashMap<String, (Option<String>, String)> = HashMap::new();
-    let mut user = String::new();
-    for (index, msg) in messages(top.messages)?.iter().enumerate() {
-        let role = string(msg.role).unwrap_or_default();
-        let Some(content) = msg.content else { continue };
-        if role == "user" {
-            if let Some(t) = user_text(content) {
-                user = t;
-            }
-        }
-        for block in parts(Some(content))? {
-            match block.kind().as_str() {
-                "text" if role == "user" => {
-                    if let Some(t) = string(block.text).filter(|t| is_request(t)) {
-                        user = clip(&t);
-                    }
-                }
-                "tool_use" | "server_tool_use" => {
-                    if let Some(id) = string(block.id) {
-                        let args = block.input.map(|i| argument_text(i.get()));
-                        calls.insert(id, (string(block.name), args.unwrap_or_default()));
-                    }
-                }
-                "tool_result" => {
-                    let call = string(block.tool_use_id).and_then(|id| calls.get(&id));
-                    let tool = call.and_then(|(n, _)| n.clone());
-                    let query = query_of(call, &user);
-                    let block_cc = block.cache_control.is_some();
-                    let Some(out) = block.content else { continue };
-                    if is_string(out) {
-                        view.outputs.push(ToolOutput {
-                            span: 0..0,
-                            raw: out.get(),
-                            tool,
-                            query,
-                            cache_control: block_cc,
-                            message: index,
-                        });
-                        continue;
-                    }
-                    for part in parts(Some(out))? {
-                        if part.kind() != "text" {
-                            continue;
-                        }
-                        let Some(text) = part.text.filter(|t| is_string(t)) else {
-                            continue;
-                        };
-                        view.outputs.push(ToolOutput {
-                            span: 0..0,
-                            raw: text.get(),
-                            tool: tool.clone(),
-                            query: query.clone(),
-                            cache_control: block_cc || part.cache_control.is_some(),
-                            message: index,
-                        });
-                    }
-                }
-                _ => {}
-            }
+impl<'a> Body<'a> {
+    /// The conversation: `messages`, or a Responses body's `input`.
+    pub fn conversation(&self, api: Api) -> Option<&'a RawValue> {
+        match api {
+            Api::OpenAiResponses => self.input,
+            _ => self.messages,
         }
     }
-    Ok(view)
 }
 
-// ---- OpenAI Chat Completions ----
+/// One message (Anthropic, Chat Completions) or input item (Responses): only the fields read
+/// here, all raw.
+#[derive(Deserialize)]
+pub(super) struct Entry<'a> {
+    #[serde(rename = "type", borrow, default)]
+    pub kind: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub role: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub content: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub tool_calls: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub tool_call_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub name: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub call_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub arguments: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub input: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub output: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub cache_control: Option<&'a RawValue>,
+}
 
+/// A Chat Completions tool call.
 #[derive(Deserialize)]
 struct ChatCall<'a> {
     #[serde(borrow, default)]
@@ -304,193 +245,174 @@ struct Function<'a> {
     arguments: Option<&'a RawValue>,
 }
 
-fn chat(body: &str) -> Result<View<'_>, serde_json::Error> {
-    let top: AnthropicBody = serde_json::from_str(body)?;
-    let mut view = View {
-        outputs: Vec::new(),
-        tools: top.tools,
-        messages: top.messages,
-    };
-    let mut calls: HashMap<String, (Option<String>, String)> = HashMap::new();
-    let mut user = String::new();
-    for (index, msg) in messages(top.messages)?.iter().enumerate() {
-        let role = string(msg.role).unwrap_or_default();
-        match role.as_str() {
-            "user" => {
-                if let Some(t) = msg.content.and_then(user_text) {
-                    user = t;
-                }
-                for part in parts(msg.content)? {
-                    if part.kind() == "text" {
-                        if let Some(t) = string(part.text).filter(|t| is_request(t)) {
-                            user = clip(&t);
-                        }
-                    }
-                }
-            }
-            "assistant" => {
-                let list: Vec<ChatCall> = match msg.tool_calls {
-                    Some(r) if r.get().starts_with('[') => serde_json::from_str(r.get())?,
-                    _ => Vec::new(),
-                };
-                for call in list {
-                    let (Some(id), Some(f)) = (string(call.id), call.function) else {
-                        continue;
-                    };
-                    let f: Function = serde_json::from_str(f.get())?;
-                    let args = string(f.arguments).map(|a| argument_text(&a));
-                    calls.insert(id, (string(f.name), args.unwrap_or_default()));
-                }
-            }
-            "tool" | "function" => {
-                let call = string(msg.tool_call_id).and_then(|id| calls.get(&id));
-                let tool = call.and_then(|(n, _)| n.clone()).or(string(msg.name));
-                let query = query_of(call, &user);
-                let Some(out) = msg.content else { continue };
-                let msg_cc = msg.cache_control.is_some();
-                if is_string(out) {
-                    view.outputs.push(ToolOutput {
-                        span: 0..0,
-                        raw: out.get(),
-                        tool,
-                        query,
-                        cache_control: msg_cc,
-                        message: index,
-                    });
-                    continue;
-                }
-                for part in parts(Some(out))? {
-                    let Some(text) = part.text.filter(|t| is_string(t)) else {
-                        continue;
-                    };
-                    if part.kind() != "text" {
-                        continue;
-                    }
-                    view.outputs.push(ToolOutput {
-                        span: 0..0,
-                        raw: text.get(),
-                        tool: tool.clone(),
-                        query: query.clone(),
-                        cache_control: msg_cc || part.cache_control.is_some(),
-                        message: index,
-                    });
-                }
-            }
-            _ => {}
+/// Builds a view entry by entry: the calls seen so far, the newest user request, the outputs.
+struct Walk<'a> {
+    view: View<'a>,
+    /// Call id → (tool name, argument text).
+    calls: HashMap<String, (Option<String>, String)>,
+    user: String,
+}
+
+impl<'a> Walk<'a> {
+    fn call(&mut self, id: Option<String>, name: Option<String>, args: Option<String>) {
+        if let Some(id) = id {
+            let args = args.map(|a| argument_text(&a)).unwrap_or_default();
+            self.calls.insert(id, (name, args));
         }
     }
-    Ok(view)
-}
 
-// ---- OpenAI Responses ----
-
-#[derive(Deserialize)]
-struct ResponsesBody<'a> {
-    #[serde(borrow, default)]
-    input: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    tools: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct Item<'a> {
-    #[serde(rename = "type", borrow, default)]
-    kind: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    role: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    content: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    call_id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    name: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    arguments: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    input: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    output: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    cache_control: Option<&'a RawValue>,
-}
-
-fn responses(body: &str) -> Result<View<'_>, serde_json::Error> {
-    let top: ResponsesBody = serde_json::from_str(body)?;
-    let mut view = View {
-        outputs: Vec::new(),
-        tools: top.tools,
-        messages: top.input,
-    };
-    let items: Vec<Item> = match top.input {
-        Some(r) if r.get().starts_with('[') => serde_json::from_str(r.get())?,
-        _ => Vec::new(),
-    };
-    let mut calls: HashMap<String, (Option<String>, String)> = HashMap::new();
-    let mut user = String::new();
-    for (index, item) in items.iter().enumerate() {
-        let kind = string(item.kind).unwrap_or_else(|| "message".into());
-        match kind.as_str() {
-            "message" => {
-                if string(item.role).as_deref() != Some("user") {
-                    continue;
+    /// Notes user text: a string content, or text parts of the given type, in order.
+    fn user_said(
+        &mut self,
+        content: Option<&RawValue>,
+        part_type: &str,
+    ) -> Result<(), serde_json::Error> {
+        if let Some(t) = content.and_then(user_text) {
+            self.user = t;
+        }
+        for part in list::<Part>(content)? {
+            if part.kind() == part_type {
+                if let Some(t) = string(part.text).filter(|t| is_request(t)) {
+                    self.user = clip(&t);
                 }
-                if let Some(t) = item.content.and_then(user_text) {
-                    user = t;
+            }
+        }
+        Ok(())
+    }
+
+    /// Notes a tool output: `out` is a string, or an array whose parts of `part_types` hold
+    /// text. `call_id` links it to its call; `tool` names the tool when no call is known.
+    fn output(
+        &mut self,
+        out: Option<&'a RawValue>,
+        call_id: Option<String>,
+        tool: Option<String>,
+        cache_control: bool,
+        message: usize,
+        part_types: &[&str],
+    ) -> Result<(), serde_json::Error> {
+        let call = call_id.and_then(|id| self.calls.get(&id));
+        let tool = call.and_then(|(n, _)| n.clone()).or(tool);
+        let query = query_of(call, &self.user);
+        let Some(out) = out else { return Ok(()) };
+        let mut push = |raw: &'a RawValue, cache_control: bool| {
+            self.view.outputs.push(ToolOutput {
+                span: 0..0,
+                raw: raw.get(),
+                tool: tool.clone(),
+                query: query.clone(),
+                cache_control,
+                message,
+            })
+        };
+        if is_string(out) {
+            push(out, cache_control);
+            return Ok(());
+        }
+        for part in list::<Part>(Some(out))? {
+            if !part_types.contains(&part.kind().as_str()) {
+                continue;
+            }
+            if let Some(text) = part.text.filter(|t| is_string(t)) {
+                push(text, cache_control || part.cache_control.is_some());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn walk(api: Api, body: &str) -> Result<View<'_>, serde_json::Error> {
+    let top: Body = serde_json::from_str(body)?;
+    let conversation = top.conversation(api);
+    let mut w = Walk {
+        view: View {
+            outputs: Vec::new(),
+            tools: top.tools,
+            messages: conversation,
+        },
+        calls: HashMap::new(),
+        user: String::new(),
+    };
+    for (index, entry) in list::<Entry>(conversation)?.iter().enumerate() {
+        let role = string(entry.role).unwrap_or_default();
+        let cc = entry.cache_control.is_some();
+        match api {
+            Api::Anthropic => {
+                if role == "user" {
+                    if let Some(t) = entry.content.and_then(user_text) {
+                        w.user = t;
+                    }
                 }
-                for part in parts(item.content)? {
-                    if part.kind() == "input_text" {
-                        if let Some(t) = string(part.text).filter(|t| is_request(t)) {
-                            user = clip(&t);
+                for block in list::<Part>(entry.content)? {
+                    match block.kind().as_str() {
+                        "text" if role == "user" => {
+                            if let Some(t) = string(block.text).filter(|t| is_request(t)) {
+                                w.user = clip(&t);
+                            }
                         }
+                        "tool_use" | "server_tool_use" => w.call(
+                            string(block.id),
+                            string(block.name),
+                            block.input.map(|i| i.get().to_string()),
+                        ),
+                        "tool_result" => w.output(
+                            block.content,
+                            string(block.tool_use_id),
+                            None,
+                            block.cache_control.is_some(),
+                            index,
+                            &["text"],
+                        )?,
+                        _ => {}
                     }
                 }
             }
-            "function_call" | "custom_tool_call" => {
-                if let Some(id) = string(item.call_id) {
-                    let args = string(item.arguments)
-                        .or_else(|| string(item.input))
-                        .map(|a| argument_text(&a));
-                    calls.insert(id, (string(item.name), args.unwrap_or_default()));
-                }
-            }
-            "function_call_output" | "custom_tool_call_output" | "local_shell_call_output" => {
-                let call = string(item.call_id).and_then(|id| calls.get(&id));
-                let tool = call.and_then(|(n, _)| n.clone()).or_else(|| {
-                    (kind == "local_shell_call_output").then(|| "local_shell".to_string())
-                });
-                let query = query_of(call, &user);
-                let Some(out) = item.output else { continue };
-                let item_cc = item.cache_control.is_some();
-                if is_string(out) {
-                    view.outputs.push(ToolOutput {
-                        span: 0..0,
-                        raw: out.get(),
-                        tool,
-                        query,
-                        cache_control: item_cc,
-                        message: index,
-                    });
-                    continue;
-                }
-                for part in parts(Some(out))? {
-                    if !matches!(part.kind().as_str(), "input_text" | "output_text") {
-                        continue;
+            Api::OpenAiChat => match role.as_str() {
+                "user" => w.user_said(entry.content, "text")?,
+                "assistant" => {
+                    for call in list::<ChatCall>(entry.tool_calls)? {
+                        let Some(f) = call.function else { continue };
+                        let f: Function = serde_json::from_str(f.get())?;
+                        w.call(string(call.id), string(f.name), string(f.arguments));
                     }
-                    let Some(text) = part.text.filter(|t| is_string(t)) else {
-                        continue;
-                    };
-                    view.outputs.push(ToolOutput {
-                        span: 0..0,
-                        raw: text.get(),
-                        tool: tool.clone(),
-                        query: query.clone(),
-                        cache_control: item_cc || part.cache_control.is_some(),
-                        message: index,
-                    });
+                }
+                "tool" | "function" => w.output(
+                    entry.content,
+                    string(entry.tool_call_id),
+                    string(entry.name),
+                    cc,
+                    index,
+                    &["text"],
+                )?,
+                _ => {}
+            },
+            Api::OpenAiResponses => {
+                let kind = string(entry.kind).unwrap_or_else(|| "message".into());
+                match kind.as_str() {
+                    "message" if role == "user" => w.user_said(entry.content, "input_text")?,
+                    "function_call" | "custom_tool_call" => w.call(
+                        string(entry.call_id),
+                        string(entry.name),
+                        string(entry.arguments).or_else(|| string(entry.input)),
+                    ),
+                    "function_call_output"
+                    | "custom_tool_call_output"
+                    | "local_shell_call_output" => {
+                        let shell =
+                            (kind == "local_shell_call_output").then(|| "local_shell".to_string());
+                        w.output(
+                            entry.output,
+                            string(entry.call_id),
+                            shell,
+                            cc,
+                            index,
+                            &["input_text", "output_text"],
+                        )?
+                    }
+                    _ => {}
                 }
             }
-            _ => {}
         }
     }
-    Ok(view)
+    Ok(w.view)
 }
