@@ -123,6 +123,23 @@ pub struct Outbound {
     pub compress_us: u64,
 }
 
+impl Outbound {
+    /// Counts the finished request: its upstream status (0 when unreachable), the retrieval
+    /// calls answered and the rounds continued.
+    pub fn record(
+        &self,
+        p: &Proxy,
+        label: &'static str,
+        status: u16,
+        retrievals: usize,
+        rounds: usize,
+    ) {
+        let report = self.report.as_ref();
+        p.stats
+            .request(label, status, report, self.compress_us, retrievals, rounds);
+    }
+}
+
 pub async fn handle(State(p): State<Arc<Proxy>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();

@@ -42,8 +42,7 @@ pub async fn exchange(p: Arc<Proxy>, out: Outbound, label: &'static str) -> Resp
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(api = label, error = %e, "upstream unreachable");
-            p.stats
-                .request(label, 0, out.report.as_ref(), out.compress_us, 0, 0);
+            out.record(&p, label, 0, 0, 0);
             return forward::unreachable(out.api, &e);
         }
     };
@@ -57,14 +56,7 @@ pub async fn exchange(p: Arc<Proxy>, out: Outbound, label: &'static str) -> Resp
         (Some(api), true) if sse => crate::rounds::relay_for(api, p, out, resp, label),
         (Some(api), true) if !sse => json_rounds(p, out, resp, api, label).await,
         _ => {
-            p.stats.request(
-                label,
-                status.as_u16(),
-                out.report.as_ref(),
-                out.compress_us,
-                0,
-                0,
-            );
+            out.record(&p, label, status.as_u16(), 0, 0);
             forward::relay(resp, out.report.as_ref())
         }
     }
@@ -104,14 +96,7 @@ async fn json_rounds(
         let bytes = match forward::read_whole(resp).await {
             Ok(b) => b,
             Err(e) => {
-                p.stats.request(
-                    label,
-                    0,
-                    out.report.as_ref(),
-                    out.compress_us,
-                    answered,
-                    rounds,
-                );
+                out.record(&p, label, 0, answered, rounds);
                 return forward_error(api, &e);
             }
         };
@@ -126,14 +111,7 @@ async fn json_rounds(
             p.hide(&out.namespace, &c.theirs, &c.ours, &results);
         }
         let finish = |bytes: Vec<u8>| {
-            p.stats.request(
-                label,
-                status.as_u16(),
-                out.report.as_ref(),
-                out.compress_us,
-                answered,
-                rounds,
-            );
+            out.record(&p, label, status.as_u16(), answered, rounds);
             forward::whole(status, &headers, bytes, out.report.as_ref(), answered)
         };
         let Some(calls) = calls else {
@@ -156,14 +134,7 @@ async fn json_rounds(
         resp = match send(&p, &out, body.clone()).await {
             Ok(r) => r,
             Err(e) => {
-                p.stats.request(
-                    label,
-                    0,
-                    out.report.as_ref(),
-                    out.compress_us,
-                    answered,
-                    rounds,
-                );
+                out.record(&p, label, 0, answered, rounds);
                 return forward::unreachable(Some(api), &e);
             }
         };

@@ -76,14 +76,7 @@ pub(crate) fn relay<F: Filter>(
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(32);
     tokio::spawn(async move {
         let (rounds, answered) = run::<F>(&p, &out, first, &tx).await;
-        p.stats.request(
-            label,
-            status.as_u16(),
-            out.report.as_ref(),
-            out.compress_us,
-            answered,
-            rounds,
-        );
+        out.record(&p, label, status.as_u16(), answered, rounds);
     });
     let body =
         futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
