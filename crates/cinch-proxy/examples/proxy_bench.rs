@@ -22,22 +22,25 @@
 //!
 //! Targets: `direct` (the mock itself: the baseline every "added" figure is relative to),
 //! cinch, and the peer. Each proxy runs as its own process so that its memory can be read
-//! from `/proc/PID/status`. Request kinds:
-//! - `pass-through`: a small request with nothing to compress;
-//! - `100KB repeated`: a ~100 KB build log in a `tool_result`, byte-identical every time, which
+//! from `/proc/PID/status`. Request kinds (`--kinds`):
+//! - `once`: a small request with nothing to compress; the mock writes its response's headers
+//!   and body in one write;
+//! - `split`: the same, the headers and the body in two writes (as Python's `http.server` does):
+//!   a proxy that leaves Nagle's algorithm on holds the body until the client's delayed ACK;
+//! - `sse`: a small streaming request; the mock writes the headers, `message_start` right
+//!   after, then `--sse-events` text deltas `--sse-interval-ms` apart, each carrying the moment
+//!   it was written, so that the client measures each event's delay exactly (the mock runs in
+//!   this process) as well as the time to the first event;
+//! - `repeated`: a ~100 KB build log in a `tool_result`, byte-identical every time, which
 //!   cinch answers from its memo of earlier decisions after the first;
-//! - `100KB fresh`: the same log with different timestamps in every line for every request,
+//! - `fresh`: the same log with different timestamps in every line for every request,
 //!   so that every request pays for a real compression: the honest number.
 //!
 //! For each: latency of sequential requests on one keep-alive connection (after a warm-up),
 //! then requests/s from `--concurrency` clients for `--duration` seconds.
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::Router;
+use bytes::Bytes;
+use reqwest::header::HeaderMap;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -67,6 +70,10 @@ proxy_bench: latency, throughput and memory of HTTP proxies in front of a mock A
   --concurrency C      concurrent clients in the throughput phase [8]
   --duration D         seconds of the throughput phase [3]
   --size BYTES         size of the tool output in the large kinds [100000]
+  --kinds LIST         which request kinds, comma-separated, of: once, split, sse, repeated,
+                       fresh [all]
+  --sse-events N       text deltas in each streamed response [10]
+  --sse-interval-ms MS time between two deltas [20]
   --seed N             seed of the generated build log [1]
   --settle-secs S      wait after a proxy is ready before reading its idle memory [2]
   --json PATH          also write the results as JSON
@@ -86,6 +93,9 @@ struct Args {
     concurrency: usize,
     duration: Duration,
     size: usize,
+    kinds: Vec<Kind>,
+    sse_events: usize,
+    sse_interval: Duration,
     seed: u64,
     settle: Duration,
     json: Option<PathBuf>,
@@ -110,6 +120,9 @@ fn parse_args() -> Result<Args, String> {
         concurrency: 8,
         duration: Duration::from_secs(3),
         size: 100_000,
+        kinds: Kind::ALL.to_vec(),
+        sse_events: 10,
+        sse_interval: Duration::from_millis(20),
         seed: 1,
         settle: Duration::from_secs(2),
         json: None,
@@ -140,6 +153,19 @@ fn parse_args() -> Result<Args, String> {
             "--concurrency" => a.concurrency = num::<usize>(&flag, v)?.max(1),
             "--duration" => a.duration = secs(v)?,
             "--size" => a.size = num(&flag, v)?,
+            "--kinds" => {
+                a.kinds = v
+                    .split(',')
+                    .map(|k| {
+                        Kind::ALL
+                            .into_iter()
+                            .find(|x| x.flag() == k.trim())
+                            .ok_or_else(|| format!("--kinds: unknown kind `{k}`\n\n{USAGE}"))
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+            "--sse-events" => a.sse_events = num(&flag, v)?,
+            "--sse-interval-ms" => a.sse_interval = Duration::from_millis(num(&flag, v)?),
             "--seed" => a.seed = num(&flag, v)?,
             "--settle-secs" => a.settle = secs(v)?,
             "--json" => a.json = Some(PathBuf::from(v)),
@@ -411,26 +437,58 @@ impl BuildLog {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
+    /// A small request; the upstream writes its response's headers and body at once.
     PassThrough,
+    /// The same; the upstream writes the headers, then the body (as Python's `http.server`
+    /// and many servers do): a proxy that leaves Nagle's algorithm on stalls here.
+    PassThroughSplit,
+    /// A small streaming request; the upstream writes the headers, `message_start` at once,
+    /// then text deltas at a set interval.
+    Sse,
     Repeated,
     Fresh,
 }
 
 impl Kind {
-    const ALL: [Kind; 3] = [Kind::PassThrough, Kind::Repeated, Kind::Fresh];
+    const ALL: [Kind; 5] = [
+        Kind::PassThrough,
+        Kind::PassThroughSplit,
+        Kind::Sse,
+        Kind::Repeated,
+        Kind::Fresh,
+    ];
 
-    fn name(self, size: usize) -> String {
-        let kb = (size as f64 / 1000.0).round();
+    /// The name `--kinds` takes.
+    fn flag(self) -> &'static str {
         match self {
-            Kind::PassThrough => "pass-through".into(),
-            Kind::Repeated => format!("{kb}KB repeated"),
-            Kind::Fresh => format!("{kb}KB fresh"),
+            Kind::PassThrough => "once",
+            Kind::PassThroughSplit => "split",
+            Kind::Sse => "sse",
+            Kind::Repeated => "repeated",
+            Kind::Fresh => "fresh",
+        }
+    }
+
+    fn name(self, args: &Args) -> String {
+        let kb = (args.size as f64 / 1000.0).round();
+        match self {
+            Kind::PassThrough => "pass-through, upstream writes once".into(),
+            Kind::PassThroughSplit => "pass-through, upstream writes headers then body".into(),
+            Kind::Sse => format!(
+                "SSE pass-through, {} deltas {} ms apart",
+                args.sse_events,
+                args.sse_interval.as_millis()
+            ),
+            Kind::Repeated => format!("{kb}KB tool result repeated"),
+            Kind::Fresh => format!("{kb}KB tool result fresh"),
         }
     }
 }
 
 struct Payloads {
     small: Bytes,
+    small_split: Bytes,
+    small_stream: Bytes,
     repeated: Bytes,
     log: BuildLog,
     /// Run numbers of fresh bodies; shared by every target so that no two requests of the
@@ -440,15 +498,21 @@ struct Payloads {
 
 impl Payloads {
     fn new(seed: u64, size: usize) -> Payloads {
-        let small = serde_json::json!({
-            "model": "claude-sonnet-4-5",
-            "max_tokens": 256,
-            "messages": [{"role": "user", "content": "Say hello in one word."}],
-        });
+        let small = |model: &str, stream: bool| {
+            let v = serde_json::json!({
+                "model": model,
+                "max_tokens": 256,
+                "stream": stream,
+                "messages": [{"role": "user", "content": "Say hello in one word."}],
+            });
+            Bytes::from(serde_json::to_vec(&v).expect("JSON"))
+        };
         let log = BuildLog::new(seed, size);
         let repeated = Bytes::from(tool_request(&log.render(0)));
         Payloads {
-            small: Bytes::from(serde_json::to_vec(&small).expect("JSON")),
+            small: small(MODEL, false),
+            small_split: small(MODEL_SPLIT, false),
+            small_stream: small(MODEL, true),
             repeated,
             log,
             runs: AtomicU64::new(1),
@@ -458,6 +522,8 @@ impl Payloads {
     fn body(&self, kind: Kind) -> Bytes {
         match kind {
             Kind::PassThrough => self.small.clone(),
+            Kind::PassThroughSplit => self.small_split.clone(),
+            Kind::Sse => self.small_stream.clone(),
             Kind::Repeated => self.repeated.clone(),
             Kind::Fresh => {
                 let run = self.runs.fetch_add(1, Ordering::Relaxed);
@@ -470,7 +536,7 @@ impl Payloads {
 /// An agent turn: the model ran the tests with a Bash tool; the log comes back as its result.
 fn tool_request(log: &str) -> Vec<u8> {
     let v = serde_json::json!({
-        "model": "claude-sonnet-4-5",
+        "model": MODEL,
         "max_tokens": 1024,
         "messages": [
             {"role": "user", "content": "Run the test suite and tell me what failed."},
@@ -490,6 +556,11 @@ fn tool_request(log: &str) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 // Mock upstream
 
+/// The model named in requests whose response the mock writes in one piece.
+const MODEL: &str = "claude-sonnet-4-5";
+/// The model named in requests whose response headers and body the mock writes apart.
+const MODEL_SPLIT: &str = "claude-sonnet-4-5-split";
+
 const REPLY: &str = r#"{"id":"msg_01bench","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Two tests failed in app-store."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":1200,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":9}}"#;
 
 /// What the mock has been sent: shows whether and how much a proxy compressed.
@@ -499,33 +570,201 @@ struct Received {
     bytes: AtomicU64,
 }
 
-async fn mock_messages(State(seen): State<Arc<Received>>, body: Bytes) -> Response {
-    seen.requests.fetch_add(1, Ordering::Relaxed);
-    seen.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
-    (
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::HeaderName::from_static("request-id"), "req_bench"),
-        ],
-        REPLY,
-    )
-        .into_response()
+/// The instant SSE timestamps count from: the mock and the client share the process, so an
+/// event can carry the moment it was written and the client subtract it from its arrival.
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
 }
 
-async fn start_mock() -> std::io::Result<(String, Arc<Received>)> {
+/// How the SSE mock streams.
+#[derive(Clone, Copy)]
+struct SseShape {
+    deltas: usize,
+    interval: Duration,
+}
+
+/// The mock upstream: HTTP/1.1 on a plain socket, so that how the response is written (in one
+/// write, headers and body apart, event by event) is under the benchmark's control. Its own
+/// sockets have `TCP_NODELAY`, so that the baseline (`direct`) never waits on Nagle.
+async fn start_mock(sse: SseShape) -> std::io::Result<(String, Arc<Received>)> {
     let seen = Arc::new(Received::default());
-    let app = Router::new()
-        .route("/v1/messages", post(mock_messages))
-        .fallback(|| async { StatusCode::NOT_FOUND })
-        .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
+    epoch();
+    let shared = seen.clone();
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            eprintln!("mock upstream failed: {e}");
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                continue;
+            };
+            let seen = shared.clone();
+            tokio::spawn(async move {
+                if let Err(e) = serve_mock(sock, seen, sse).await {
+                    if e.kind() != std::io::ErrorKind::UnexpectedEof {
+                        eprintln!("mock upstream: {e}");
+                    }
+                }
+            });
         }
     });
     Ok((url, seen))
+}
+
+/// Answers the requests of one connection until the client closes it.
+async fn serve_mock(
+    mut sock: tokio::net::TcpStream,
+    seen: Arc<Received>,
+    sse: SseShape,
+) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    sock.set_nodelay(true)?;
+    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+    loop {
+        let Some(body) = read_request(&mut sock, &mut buf).await? else {
+            return Ok(());
+        };
+        seen.requests.fetch_add(1, Ordering::Relaxed);
+        seen.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+        let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        if request["stream"] == true {
+            stream_events(&mut sock, sse).await?;
+            continue;
+        }
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_bench\r\ncontent-length: {}\r\n\r\n",
+            REPLY.len()
+        );
+        if request["model"] == MODEL_SPLIT {
+            sock.write_all(head.as_bytes()).await?;
+            sock.write_all(REPLY.as_bytes()).await?;
+        } else {
+            sock.write_all(format!("{head}{REPLY}").as_bytes()).await?;
+        }
+    }
+}
+
+/// Reads one request (headers, then a `content-length` or chunked body) from `sock`, keeping
+/// what follows it in `buf`; `None` when the client closed the connection between requests.
+async fn read_request(
+    sock: &mut tokio::net::TcpStream,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Option<Vec<u8>>> {
+    use tokio::io::AsyncReadExt;
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
+    async fn more(sock: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+        let mut chunk = [0u8; 64 * 1024];
+        let n = sock.read(&mut chunk).await?;
+        buf.extend_from_slice(&chunk[..n]);
+        Ok(n > 0)
+    }
+    let head_end = loop {
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
+        }
+        if !more(sock, buf).await? {
+            return if buf.is_empty() {
+                Ok(None)
+            } else {
+                Err(std::io::ErrorKind::UnexpectedEof.into())
+            };
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':').map(str::trim))
+            .map(str::to_string)
+    };
+    let mut at = head_end;
+    let mut body = Vec::new();
+    if header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        loop {
+            let line_end = loop {
+                if let Some(p) = buf[at..].windows(2).position(|w| w == b"\r\n") {
+                    break at + p;
+                }
+                if !more(sock, buf).await? {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+            };
+            let size_text = String::from_utf8_lossy(&buf[at..line_end]).into_owned();
+            let size_hex = size_text.split(';').next().unwrap_or("").trim();
+            let size = usize::from_str_radix(size_hex, 16).map_err(|_| bad("chunk size"))?;
+            let data = line_end + 2;
+            while buf.len() < data + size + 2 {
+                if !more(sock, buf).await? {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+            }
+            body.extend_from_slice(&buf[data..data + size]);
+            at = data + size + 2;
+            // Trailers are not sent by the clients measured here.
+            if size == 0 {
+                break;
+            }
+        }
+    } else {
+        let len: usize = header("content-length")
+            .map(|v| v.parse().map_err(|_| bad("content-length")))
+            .transpose()?
+            .unwrap_or(0);
+        while buf.len() < head_end + len {
+            if !more(sock, buf).await? {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+        }
+        body.extend_from_slice(&buf[head_end..head_end + len]);
+        at = head_end + len;
+    }
+    buf.drain(..at);
+    Ok(Some(body))
+}
+
+/// An Anthropic stream: the headers, `message_start` in a write of its own right after them,
+/// `shape.deltas` text deltas `shape.interval` apart (each one chunk carrying the time it was
+/// written, `t=NANOS`, in its text), then the closing events.
+async fn stream_events(sock: &mut tokio::net::TcpStream, shape: SseShape) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    fn chunk(event: &str, data: &str) -> Vec<u8> {
+        let e = format!("event: {event}\ndata: {data}\n\n");
+        format!("{:x}\r\n{e}\r\n", e.len()).into_bytes()
+    }
+    sock.write_all(
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nrequest-id: req_bench\r\ntransfer-encoding: chunked\r\n\r\n",
+    )
+    .await?;
+    sock.write_all(&chunk(
+        "message_start",
+        r#"{"type":"message_start","message":{"id":"msg_01bench","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":1}}}"#,
+    ))
+    .await?;
+    sock.write_all(&chunk(
+        "content_block_start",
+        r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+    ))
+    .await?;
+    let mut next = tokio::time::Instant::now();
+    for _ in 0..shape.deltas {
+        next += shape.interval;
+        tokio::time::sleep_until(next).await;
+        let t = epoch().elapsed().as_nanos();
+        let data = format!(
+            r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"text_delta","text":"t={t} "}}}}"#
+        );
+        sock.write_all(&chunk("content_block_delta", &data)).await?;
+    }
+    let mut tail = chunk(
+        "content_block_stop",
+        r#"{"type":"content_block_stop","index":0}"#,
+    );
+    tail.extend(chunk(
+        "message_delta",
+        r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":9}}"#,
+    ));
+    tail.extend(chunk("message_stop", r#"{"type":"message_stop"}"#));
+    tail.extend_from_slice(b"0\r\n\r\n");
+    sock.write_all(&tail).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -819,9 +1058,34 @@ impl Errors {
     }
 }
 
-/// One request, its response read to the end; the headers of a 2xx response.
-async fn send(client: &reqwest::Client, url: &str, body: Bytes) -> Result<HeaderMap, String> {
-    let resp = client
+/// What one successful request showed.
+struct Sent {
+    headers: HeaderMap,
+    /// For a stream: from sending the request to the first complete event.
+    first_event: Option<Duration>,
+    /// For a stream: for each timestamped event, from the mock writing it to its arrival.
+    event_delays: Vec<Duration>,
+}
+
+/// The moment an event's `t=NANOS` text says the mock wrote it.
+fn written_at(event: &[u8]) -> Option<Instant> {
+    const TAG: &[u8] = b"\"text\":\"t=";
+    let at = event.windows(TAG.len()).position(|w| w == TAG)? + TAG.len();
+    let digits = event[at..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let nanos: u64 = std::str::from_utf8(&event[at..at + digits])
+        .ok()?
+        .parse()
+        .ok()?;
+    Some(epoch() + Duration::from_nanos(nanos))
+}
+
+/// One request, its response read to the end (a stream event by event, as it arrives).
+async fn send(client: &reqwest::Client, url: &str, body: Bytes) -> Result<Sent, String> {
+    let start = Instant::now();
+    let mut resp = client
         .post(url)
         .header("content-type", "application/json")
         .header("anthropic-version", "2023-06-01")
@@ -832,12 +1096,50 @@ async fn send(client: &reqwest::Client, url: &str, body: Bytes) -> Result<Header
         .map_err(|e| format!("{e:?}"))?;
     let status = resp.status();
     let headers = resp.headers().clone();
-    let body = resp.bytes().await.map_err(|e| format!("{e:?}"))?;
+    let stream = headers
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    let mut sent = Sent {
+        headers,
+        first_event: None,
+        event_delays: Vec::new(),
+    };
+    let mut body = Vec::new();
+    let mut scanned = 0;
+    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("{e:?}"))? {
+        let now = Instant::now();
+        body.extend_from_slice(&chunk);
+        if !stream {
+            continue;
+        }
+        while let Some(end) = body[scanned..].windows(2).position(|w| w == b"\n\n") {
+            let event = &body[scanned..scanned + end];
+            scanned += end + 2;
+            sent.first_event.get_or_insert(now - start);
+            if let Some(written) = written_at(event) {
+                sent.event_delays
+                    .push(now.saturating_duration_since(written));
+            }
+        }
+    }
     if !status.is_success() {
         let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
         return Err(format!("HTTP {status}: {text}"));
     }
-    Ok(headers)
+    Ok(sent)
+}
+
+/// Timings of a streamed kind, from the sequential phase.
+#[derive(Clone, Copy, Default, Serialize)]
+struct SseTimes {
+    /// From sending the request to the first event.
+    first_event: Latency,
+    /// From the upstream writing a delta to the client reading it, over every delta.
+    per_event: Latency,
+    added_first_p50_ms: Option<f64>,
+    added_first_p99_ms: Option<f64>,
+    added_event_p50_ms: Option<f64>,
+    added_event_p99_ms: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -860,6 +1162,8 @@ struct KindResult {
     /// The proxy's own response headers (`x-cinch-*`, `x-headroom-*`) on a probe request.
     proxy_headers: BTreeMap<String, String>,
     latency: Latency,
+    /// For the streamed kind.
+    sse: Option<SseTimes>,
     /// Largest resident memory of the proxy sampled while this kind ran.
     rss_max_mb: Option<f64>,
     added_p50_ms: Option<f64>,
@@ -899,8 +1203,8 @@ impl Bench {
         let request_bytes = probe_body.len();
         let mut proxy_headers = BTreeMap::new();
         match send(&self.client, &url, probe_body).await {
-            Ok(h) => {
-                for (k, v) in &h {
+            Ok(sent) => {
+                for (k, v) in &sent.headers {
                     let k = k.as_str();
                     if k.starts_with("x-cinch-") || k.starts_with("x-headroom-") {
                         let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
@@ -921,6 +1225,7 @@ impl Bench {
             self.seen.bytes.load(Ordering::Relaxed),
         );
         let mut samples = Vec::with_capacity(self.args.n);
+        let (mut first_events, mut event_delays) = (Vec::new(), Vec::new());
         let start = Instant::now();
         while samples.len() < self.args.n
             && (samples.len() < 10 || start.elapsed() < self.args.max_phase)
@@ -928,7 +1233,11 @@ impl Bench {
             let body = self.payloads.body(kind);
             let t = Instant::now();
             match send(&self.client, &url, body).await {
-                Ok(_) => samples.push(t.elapsed()),
+                Ok(sent) => {
+                    samples.push(t.elapsed());
+                    first_events.extend(sent.first_event);
+                    event_delays.extend(sent.event_delays);
+                }
                 Err(e) => {
                     errors.add(e);
                     if errors.count > 50 {
@@ -941,6 +1250,11 @@ impl Bench {
         let upstream_bytes_avg =
             (self.seen.bytes.load(Ordering::Relaxed) - bytes0) as f64 / got.max(1) as f64;
         let latency = summarize(samples);
+        let sse = (kind == Kind::Sse).then(|| SseTimes {
+            first_event: summarize(first_events),
+            per_event: summarize(event_delays),
+            ..SseTimes::default()
+        });
 
         let cpu0 = pid.map(|p| cpu_ms(p, self.ticks));
         let deadline = Instant::now() + self.args.duration;
@@ -978,11 +1292,12 @@ impl Bench {
             None => None,
         };
         KindResult {
-            kind: kind.name(self.args.size),
+            kind: kind.name(&self.args),
             request_bytes,
             upstream_bytes_avg,
             proxy_headers,
             latency,
+            sse,
             rss_max_mb,
             added_p50_ms: None,
             added_p99_ms: None,
@@ -1000,8 +1315,8 @@ impl Bench {
 
     async fn measure_direct(&self, upstream: &str) -> TargetResult {
         let mut kinds = Vec::new();
-        for kind in Kind::ALL {
-            eprintln!("direct: {}", kind.name(self.args.size));
+        for &kind in &self.args.kinds {
+            eprintln!("direct: {}", kind.name(&self.args));
             kinds.push(self.measure_kind(upstream, kind, None).await);
         }
         TargetResult {
@@ -1063,8 +1378,8 @@ impl Bench {
         tokio::time::sleep(self.args.settle).await;
         let pid = proc.child.id();
         result.memory_idle = Some(memory(pid));
-        for kind in Kind::ALL {
-            eprintln!("{name}: {}", kind.name(self.args.size));
+        for &kind in &self.args.kinds {
+            eprintln!("{name}: {}", kind.name(&self.args));
             result
                 .kinds
                 .push(self.measure_kind(&base, kind, Some(pid)).await);
@@ -1087,6 +1402,39 @@ impl Bench {
 fn fmt_opt(v: Option<f64>, digits: usize) -> String {
     v.filter(|x| x.is_finite())
         .map_or_else(|| "–".into(), |x| format!("{x:.digits$}"))
+}
+
+/// The streamed kind's timings, when it ran.
+fn sse_table(results: &[TargetResult]) -> String {
+    let mut s = String::new();
+    for t in results {
+        for k in &t.kinds {
+            let Some(x) = &k.sse else { continue };
+            if s.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "\n| target | kind | first event p50 ms | p99 ms | added p50 ms | added p99 ms | per-event delay p50 ms | p99 ms | added p50 ms | added p99 ms | events |"
+                );
+                let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            }
+            let _ = writeln!(
+                s,
+                "| {} | {} | {:.3} | {:.3} | {} | {} | {:.3} | {:.3} | {} | {} | {} |",
+                t.name,
+                k.kind,
+                x.first_event.p50_ms,
+                x.first_event.p99_ms,
+                fmt_opt(x.added_first_p50_ms, 3),
+                fmt_opt(x.added_first_p99_ms, 3),
+                x.per_event.p50_ms,
+                x.per_event.p99_ms,
+                fmt_opt(x.added_event_p50_ms, 3),
+                fmt_opt(x.added_event_p99_ms, 3),
+                x.per_event.n,
+            );
+        }
+    }
+    s
 }
 
 fn table(args: &Args, results: &[TargetResult]) -> String {
@@ -1144,7 +1492,13 @@ async fn main() {
         eprintln!("cannot create {}: {e}", args.log_dir.display());
         std::process::exit(2);
     }
-    let (upstream, seen) = start_mock().await.expect("cannot start the mock upstream");
+    let shape = SseShape {
+        deltas: args.sse_events,
+        interval: args.sse_interval,
+    };
+    let (upstream, seen) = start_mock(shape)
+        .await
+        .expect("cannot start the mock upstream");
     let client = reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(args.concurrency + 4)
@@ -1208,11 +1562,21 @@ async fn main() {
         );
     }
 
-    let baseline: Vec<Latency> = results[0].kinds.iter().map(|k| k.latency).collect();
+    let baseline: Vec<(Latency, Option<SseTimes>)> = results[0]
+        .kinds
+        .iter()
+        .map(|k| (k.latency, k.sse))
+        .collect();
     for t in results.iter_mut().skip(1) {
-        for (k, b) in t.kinds.iter_mut().zip(&baseline) {
+        for (k, (b, b_sse)) in t.kinds.iter_mut().zip(&baseline) {
             k.added_p50_ms = Some(k.latency.p50_ms - b.p50_ms);
             k.added_p99_ms = Some(k.latency.p99_ms - b.p99_ms);
+            if let (Some(s), Some(b)) = (k.sse.as_mut(), b_sse) {
+                s.added_first_p50_ms = Some(s.first_event.p50_ms - b.first_event.p50_ms);
+                s.added_first_p99_ms = Some(s.first_event.p99_ms - b.first_event.p99_ms);
+                s.added_event_p50_ms = Some(s.per_event.p50_ms - b.per_event.p50_ms);
+                s.added_event_p99_ms = Some(s.per_event.p99_ms - b.per_event.p99_ms);
+            }
         }
     }
 
@@ -1222,6 +1586,7 @@ async fn main() {
         a.n, a.warmup, a.concurrency, a.duration, a.size
     );
     print!("{}", table(a, &results));
+    print!("{}", sse_table(&results));
     if let Some(b) = busy_before {
         println!(
             "\nCPU in use by other work just before the run: {:.0}%{}",
@@ -1274,6 +1639,8 @@ async fn main() {
                 "n": a.n, "warmup": a.warmup, "concurrency": a.concurrency,
                 "duration_s": a.duration.as_secs_f64(), "size": a.size, "seed": a.seed,
                 "cores": cores, "upstream": upstream,
+                "kinds": a.kinds.iter().map(|k| k.flag()).collect::<Vec<_>>(),
+                "sse_events": a.sse_events, "sse_interval_ms": a.sse_interval.as_millis() as u64,
                 "cpu_busy_before": busy_before,
             },
             "targets": results,

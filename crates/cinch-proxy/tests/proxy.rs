@@ -295,6 +295,111 @@ async fn streams_are_relayed_as_they_arrive() {
     assert_eq!(all, events.concat().into_bytes(), "relayed byte for byte");
 }
 
+/// `TCP_NODELAY` of every TCP socket of this process whose local address is `local` (when
+/// given) and whose peer is `peer` (when given); listening sockets (no peer) are left out.
+/// The proxy runs in this process, so its own sockets are among them.
+fn nodelay_of_sockets(
+    local: Option<std::net::SocketAddr>,
+    peer: Option<std::net::SocketAddr>,
+) -> Vec<bool> {
+    use std::os::fd::BorrowedFd;
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: the descriptor is only borrowed for the three calls below; had it been
+        // closed since the directory was read, they fail with EBADF, which is skipped.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        let sock = socket2::SockRef::from(&fd);
+        let (Ok(l), Ok(p)) = (sock.local_addr(), sock.peer_addr()) else {
+            continue;
+        };
+        let (Some(l), Some(p)) = (l.as_socket(), p.as_socket()) else {
+            continue;
+        };
+        if local.is_none_or(|a| a == l) && peer.is_none_or(|a| a == p) {
+            if let Ok(on) = sock.tcp_nodelay() {
+                found.push(on);
+            }
+        }
+    }
+    found
+}
+
+/// Nagle's algorithm would hold a body written after its headers (and every SSE event after
+/// the first write) until the peer's delayed ACK, about 40 ms on Linux: both the connections
+/// the proxy accepts and the ones it opens to the upstream have it off.
+#[tokio::test]
+async fn the_proxys_connections_send_small_writes_at_once() {
+    let up = MockUpstream::start().await;
+    let proxy = start_proxy(&up, |_| {}).await;
+    let client = reqwest::Client::new();
+    let resp = client
+        .post(format!("{}/v1/messages", proxy.url))
+        .header("x-api-key", "sk-ant-test")
+        .body(anthropic_request(false, "short"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.bytes().await.unwrap();
+    // Both keep-alive connections are still open, waiting in their pools.
+    let proxy_addr: std::net::SocketAddr = proxy.url["http://".len()..].parse().unwrap();
+    let accepted = nodelay_of_sockets(Some(proxy_addr), None);
+    assert!(!accepted.is_empty(), "the accepted connection is open");
+    assert!(accepted.iter().all(|on| *on), "accepted: {accepted:?}");
+    let upstream = nodelay_of_sockets(None, Some(up.addr()));
+    assert!(!upstream.is_empty(), "the upstream connection is open");
+    assert!(
+        upstream.iter().all(|on| *on),
+        "to the upstream: {upstream:?}"
+    );
+}
+
+/// Each SSE event reaches the client while the upstream holds the next one back until the
+/// client has seen it: nothing between them batches events.
+#[tokio::test]
+async fn every_sse_event_reaches_the_client_before_the_next_is_written() {
+    let up = MockUpstream::start().await;
+    let proxy = start_proxy(&up, |_| {}).await;
+    let events = anthropic::stream_text("one two three four five six");
+    let gates: Vec<Gate> = events.iter().map(|_| Gate::new()).collect();
+    let chunks = events
+        .iter()
+        .zip(&gates)
+        .enumerate()
+        .map(|(i, (e, g))| match i {
+            0 => Chunk::now(e.clone()),
+            _ => Chunk::gated(g, e.clone()),
+        })
+        .collect();
+    up.push(Reply::sse_chunks(chunks));
+    let mut resp = post(&proxy.url, "/v1/messages", anthropic_request(true, "short")).await;
+    assert_eq!(resp.status(), 200);
+    let mut got = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        // Event i has been written; event i + 1 waits for its gate.
+        while got.len() < events[..=i].concat().len() {
+            let chunk = tokio::time::timeout(Duration::from_secs(10), resp.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("event {i} did not arrive while the next was held"))
+                .unwrap()
+                .unwrap_or_else(|| panic!("the stream ended before event {i}"));
+            got.extend_from_slice(&chunk);
+        }
+        assert_eq!(got, events[..=i].concat().into_bytes(), "through {event:?}");
+        if let Some(next) = gates.get(i + 1) {
+            next.open();
+        }
+    }
+    assert!(resp.chunk().await.unwrap().is_none());
+}
+
 #[tokio::test]
 async fn upstream_errors_come_back_as_they_were() {
     let up = MockUpstream::start().await;
