@@ -19,6 +19,8 @@ pub struct Context<'a> {
     pub namespace: &'a str,
     /// What compresses free text.
     pub free_text: &'a FreeText,
+    /// Only lossless results: nothing may be dropped.
+    pub lossless_only: bool,
 }
 
 /// Runs `f` with a context for `input` over a fresh memory store (namespace `t`), for tests.
@@ -39,6 +41,7 @@ pub(crate) fn with_context<R>(
         store: &store,
         namespace: "t",
         free_text: &FreeText::Deterministic,
+        lossless_only: false,
     };
     let out = f(&ctx);
     (out, store)

@@ -11,7 +11,7 @@
 use crate::ccr::{GetError, Key, Store, StoreError, StoreStats};
 use crate::context::Context;
 use crate::detect::{detect, language_of, Kind, Language};
-use crate::route::{compress_as, Candidate};
+use crate::route::{compress_as, Candidate, Declined};
 use crate::text::prose::is_fence;
 use crate::text::{content, lines_of, TextDetails};
 use crate::tokens::{Counter, Tokenizer};
@@ -107,14 +107,22 @@ fn block_kind(info: &str, body: &str) -> Option<(Kind, Option<Language>)> {
     }
     let found = detect(body);
     match found.kind {
-        Kind::Json | Kind::Diff | Kind::Log | Kind::Search => Some((found.kind, None)),
+        Kind::Json
+        | Kind::Diff
+        | Kind::Log
+        | Kind::Search
+        | Kind::Tests
+        | Kind::GitLog
+        | Kind::Table => Some((found.kind, None)),
         // Only code a grammar can outline: an indentation outline of a config file or a shell
         // session would cut what the reader came for.
         Kind::Code => {
             let language = found.language.unwrap_or_else(|| language_of(body));
             (language != Language::Other).then_some((Kind::Code, Some(language)))
         }
-        Kind::Prose => None,
+        // Prose stays the host's; configuration, path lists and unknown lines are what the
+        // reader came for, so they stay as written.
+        Kind::Prose | Kind::Config | Kind::Paths | Kind::Lines => None,
     }
 }
 
@@ -274,7 +282,7 @@ pub(crate) fn compress(
     blocks: &[Block],
     ctx: &Context,
     tokenizer: Tokenizer,
-) -> Result<Candidate, String> {
+) -> Result<Candidate, Declined> {
     let bodies: Vec<&str> = blocks.iter().map(|b| &input[b.start..b.end]).collect();
     let lines: Vec<String> = bodies
         .iter()
@@ -303,6 +311,7 @@ pub(crate) fn compress(
         store: &store,
         namespace: ctx.namespace,
         free_text: ctx.free_text,
+        lossless_only: ctx.lossless_only,
     };
     let (host_output, mut keys, mut details, host_reason, host_failed) =
         match compress_as(host, None, &host_text, &host_ctx) {
@@ -344,7 +353,9 @@ pub(crate) fn compress(
     }
     let output = put_back(&host_output, &lines, |n| replacements.get(n)?.as_deref());
     if output.contains(MARK) {
-        return Err("a block of mixed content could not be put back".into());
+        return Err(Declined::other(
+            "a block of mixed content could not be put back",
+        ));
     }
     if compressed == 0 {
         if let Some(why) = host_failed {

@@ -38,6 +38,9 @@ pub struct Options {
     pub namespace: String,
     /// What compresses prose and other free text.
     pub free_text: FreeText,
+    /// Only lossless results: nothing is dropped, and the output may then be over the budget
+    /// (the report says so).
+    pub lossless_only: bool,
 }
 
 impl Default for Options {
@@ -49,6 +52,7 @@ impl Default for Options {
             tokenizer: Tokenizer::default(),
             namespace: crate::ccr::DEFAULT_NAMESPACE.to_string(),
             free_text: FreeText::Deterministic,
+            lossless_only: false,
         }
     }
 }
@@ -259,7 +263,9 @@ pub fn compress(input: &str, opts: &Options, store: &dyn Store) -> Report {
         .unwrap_or_else(|_| Routed {
             kind: detect(input).kind,
             language: None,
-            outcome: Err("internal error in the compressor; the input goes out unchanged".into()),
+            outcome: Err(Declined::other(
+                "internal error in the compressor; the input goes out unchanged",
+            )),
         });
         (counter.input_tokens(), result)
     });
@@ -304,20 +310,40 @@ pub fn compress(input: &str, opts: &Options, store: &dyn Store) -> Report {
             };
             passthrough(reason, c.json, c.text)
         }
-        Err(reason) => passthrough(reason, None, None),
+        Err(declined) => passthrough(declined.reason, None, None),
     };
     report.elapsed_us = started.elapsed().as_micros() as u64;
     report
 }
 
-/// Compresses `input` with the compressor of `kind`.
-pub(crate) fn compress_as(
-    kind: Kind,
-    language: Option<Language>,
-    input: &str,
-    ctx: &Context,
-) -> Result<Candidate, String> {
-    let text_candidate = |r: Result<TextOutcome, TextError>| match r {
+/// Why a compressor made nothing.
+#[derive(Debug, Clone)]
+pub(crate) struct Declined {
+    /// In words, for the report.
+    pub(crate) reason: String,
+    /// The store did not take what would have been dropped.
+    pub(crate) store: bool,
+}
+
+impl Declined {
+    pub(crate) fn other(reason: impl Into<String>) -> Declined {
+        Declined {
+            reason: reason.into(),
+            store: false,
+        }
+    }
+
+    fn store(e: impl std::fmt::Display) -> Declined {
+        Declined {
+            reason: format!("the store did not take what would have been dropped ({e})"),
+            store: true,
+        }
+    }
+}
+
+/// A text compressor's outcome as a candidate.
+fn text_candidate(ctx: &Context, r: Result<TextOutcome, TextError>) -> Result<Candidate, Declined> {
+    match r {
         Ok(o) => Ok(Candidate {
             tokens: ctx.counter.count(&o.output),
             output: o.output,
@@ -328,11 +354,19 @@ pub(crate) fn compress_as(
             text: Some(o.details),
             reason: None,
         }),
-        Err(TextError::Store(e)) => Err(format!(
-            "{e}; nothing was dropped, the input goes out unchanged"
-        )),
-        Err(e) => Err(e.to_string()),
-    };
+        Err(TextError::Store(e)) => Err(Declined::store(e.0)),
+        Err(e) => Err(Declined::other(e.to_string())),
+    }
+}
+
+/// Compresses `input` with the compressor of `kind`.
+pub(crate) fn compress_as(
+    kind: Kind,
+    language: Option<Language>,
+    input: &str,
+    ctx: &Context,
+) -> Result<Candidate, Declined> {
+    let text_candidate = |r| text_candidate(ctx, r);
     match kind {
         Kind::Json => match compress_json(input, ctx) {
             Ok(o) => Ok(Candidate {
@@ -345,16 +379,17 @@ pub(crate) fn compress_as(
                 text: None,
                 reason: None,
             }),
-            Err(e @ (JsonError::NotJson(_) | JsonError::Unverified)) => Err(e.to_string()),
-            Err(JsonError::Store(e)) => Err(format!(
-                "{e}; nothing was dropped, the input goes out unchanged"
-            )),
+            Err(e @ (JsonError::NotJson(_) | JsonError::Unverified)) => {
+                Err(Declined::other(e.to_string()))
+            }
+            Err(JsonError::Store(e)) => Err(Declined::store(e.0)),
         },
         Kind::Log => text_candidate(text::log::compress_log(input, ctx)),
         Kind::Search => text_candidate(text::search::compress_search(input, ctx)),
         Kind::Diff => text_candidate(text::diff::compress_diff(input, ctx)),
         Kind::Prose => {
             let fallback = match ctx.free_text {
+                _ if ctx.lossless_only => None,
                 FreeText::Deterministic => None,
                 FreeText::Unavailable(why) => Some(why.clone()),
                 FreeText::Model(model) => match model.compress(input, ctx) {
@@ -370,13 +405,17 @@ pub(crate) fn compress_as(
                     ));
                     Ok(c)
                 }
-                (Err(e), Some(why)) => {
-                    Err(format!("{why}; the deterministic prose compressor: {e}"))
-                }
+                (Err(e), Some(why)) => Err(Declined {
+                    reason: format!("{why}; the deterministic prose compressor: {}", e.reason),
+                    store: e.store,
+                }),
                 (candidate, None) => candidate,
             }
         }
         Kind::Code => text_candidate(text::code::compress_code(input, language, ctx)),
+        Kind::Tests | Kind::GitLog | Kind::Table | Kind::Paths | Kind::Config | Kind::Lines => {
+            text_candidate(text::lines::compress_lines(input, ctx))
+        }
     }
 }
 
@@ -396,7 +435,7 @@ pub(crate) struct Candidate {
 struct Routed {
     kind: Kind,
     language: Option<Language>,
-    outcome: Result<Candidate, String>,
+    outcome: Result<Candidate, Declined>,
 }
 
 fn route(
@@ -426,32 +465,105 @@ fn route(
         store,
         namespace: &opts.namespace,
         free_text: &opts.free_text,
+        lossless_only: opts.lossless_only,
     };
-    let by_kind = |detected: &crate::detect::Detected| match detected.kind {
+    let by_kind = |detected: &crate::detect::Detected, ctx: &Context| match detected.kind {
         Kind::Log | Kind::Prose => match crate::mixed::split(input, detected.kind) {
             Some(split) => {
-                crate::mixed::compress(input, detected.kind, &split, &ctx, opts.tokenizer)
-                    .or_else(|_| compress_as(detected.kind, None, input, &ctx))
+                crate::mixed::compress(input, detected.kind, &split, ctx, opts.tokenizer)
+                    .or_else(|_| compress_as(detected.kind, None, input, ctx))
             }
-            None => compress_as(detected.kind, None, input, &ctx),
+            None => compress_as(detected.kind, None, input, ctx),
         },
-        kind => compress_as(kind, detected.language, input, &ctx),
+        kind => compress_as(kind, detected.language, input, ctx),
     };
-    let mut outcome = by_kind(&detected);
+    let mut outcome = by_kind(&detected, &ctx);
     // Text that only starts like JSON (`[    0.800s] Compiling ...`) is routed as text.
-    let not_json = matches!(&outcome, Err(e) if e.starts_with(crate::json::parse::NOT_JSON));
+    let not_json = matches!(&outcome, Err(e) if e.reason.starts_with(crate::json::parse::NOT_JSON));
     if opts.kind.is_none() && detected.kind == Kind::Json && not_json {
         let text = crate::detect::detect_text(input);
-        let text_outcome = by_kind(&text);
+        let text_outcome = by_kind(&text, &ctx);
         if text_outcome.is_ok() {
             detected = text;
             outcome = text_outcome;
         }
     }
+    // A store that cannot take what would be dropped leaves only lossless results.
+    if let Err(d) = &outcome {
+        if d.store && !ctx.lossless_only {
+            let lossless = Context {
+                lossless_only: true,
+                ..ctx
+            };
+            outcome = match by_kind(&detected, &lossless) {
+                Ok(mut c) => {
+                    c.reason = Some(format!(
+                        "{}: nothing could be dropped, so only lossless compression was tried ({} tokens, budget {})",
+                        d.reason, c.tokens, ctx.budget
+                    ));
+                    Ok(c)
+                }
+                Err(_) => Err(Declined {
+                    reason: format!(
+                        "{}: nothing could be dropped, and no lossless form is smaller, so the input goes out unchanged",
+                        d.reason
+                    ),
+                    store: true,
+                }),
+            };
+        }
+    }
+    let outcome = cap(input, detected.kind, outcome, &ctx);
     Routed {
         kind: detected.kind,
         language: detected.language,
         outcome,
+    }
+}
+
+/// The budget is a cap: an input over it that its kind's compressor could not bring under it
+/// is shown as lines ([`text::lines`]), which always fits. Only in lossless-only mode, or when
+/// the store cannot take what would be dropped, does the output stay over the budget, and the
+/// reason says so.
+fn cap(
+    input: &str,
+    kind: Kind,
+    outcome: Result<Candidate, Declined>,
+    ctx: &Context,
+) -> Result<Candidate, Declined> {
+    let over = |tokens: usize| tokens > ctx.budget;
+    let why = match &outcome {
+        Ok(c) if !over(c.tokens) => return outcome,
+        Ok(c) => format!(
+            "the {} compressor's output ({} tokens) was over the budget",
+            kind.name(),
+            c.tokens
+        ),
+        Err(d) if d.store => return outcome,
+        Err(d) => d.reason.clone(),
+    };
+    if ctx.lossless_only || ctx.counter.input_up_to(ctx.budget).is_some() {
+        return match outcome {
+            Ok(mut c) if ctx.lossless_only => {
+                c.reason = Some(format!(
+                    "lossless only: {} tokens, over the budget of {}",
+                    c.tokens, ctx.budget
+                ));
+                Ok(c)
+            }
+            other => other,
+        };
+    }
+    match text_candidate(
+        ctx,
+        text::lines::compress_lines_capped(input, ctx, kind.name()),
+    ) {
+        Ok(mut c) => {
+            c.reason = Some(format!("{why}; shown as lines to hold the budget"));
+            Ok(c)
+        }
+        Err(d) if d.store => Err(d),
+        Err(_) => outcome,
     }
 }
 
@@ -505,13 +617,17 @@ mod tests {
             assert_eq!(r.kind, kind);
             assert_ne!(r.strategy, "passthrough", "{kind:?}: {reason}");
         }
-        // The prose sample goes through the mixed-content path, its code block outlined.
+        // The prose sample goes through the mixed-content path and holds the budget.
         let opts = Options {
-            budget: 20,
+            budget: 140,
             query: "how to install".into(),
             ..Options::default()
         };
         let r = compress(WARM_PROSE, &opts, &store);
-        assert_eq!((r.kind, r.strategy), (Kind::Prose, "sections"), "{r:?}");
+        assert_eq!(r.kind, Kind::Prose, "{r:?}");
+        assert!(
+            r.tokens_after <= 140 && r.strategy != "passthrough",
+            "{r:?}"
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 use cinch_core::ccr::{marker_keys, MemoryStore, DEFAULT_NAMESPACE};
 use cinch_core::json::decode::decode;
-use cinch_core::{compress, Kind, Options, Store};
+use cinch_core::{compress, Kind, Options, Store, DEFAULT_BUDGET};
 use serde_json::{json, Value};
 
 fn rows(n: usize) -> Value {
@@ -101,7 +101,6 @@ fn wrapped_arrays_are_found_and_compressed_in_place() {
 #[test]
 fn bad_input_passes_through_unchanged() {
     let store = MemoryStore::default();
-    let deep = "[".repeat(100_000) + &"]".repeat(100_000);
     for input in [
         "",
         "   ",
@@ -109,13 +108,27 @@ fn bad_input_passes_through_unchanged() {
         "not json at all",
         "{\"a\":1,\"a\":2}",
         "\"\\ud800\"",
-        deep.as_str(),
     ] {
         let r = compress(input, &Options::default(), &store);
         assert_eq!(r.output, input);
         assert_eq!(r.strategy, "passthrough");
         assert!(r.reason.is_some());
     }
+}
+
+/// Input that is not JSON it may rewrite, and far over the budget, is still held to the
+/// budget: shown as lines, the whole of it retrievable byte for byte.
+#[test]
+fn bad_input_over_the_budget_is_shown_as_lines_and_stored_whole() {
+    let store = MemoryStore::default();
+    let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+    let r = compress(&deep, &Options::default(), &store);
+    assert_eq!(r.strategy, "lines");
+    assert!(r.tokens_after <= DEFAULT_BUDGET, "{}", r.tokens_after);
+    let key = marker_keys(&r.output)[0].clone();
+    let stored = store.get(DEFAULT_NAMESPACE, &key).unwrap();
+    let entry = cinch_core::ccr::entry::decode(&stored).unwrap();
+    assert_eq!(entry.original, deep.as_bytes());
 }
 
 #[test]

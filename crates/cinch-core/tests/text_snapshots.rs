@@ -28,7 +28,12 @@ fn run(sample: &str, kind: Kind, query: &str, budget: usize) -> String {
 
 #[test]
 fn build_and_test_output() {
-    insta::assert_snapshot!(run("cargo_test.log", Kind::Log, "which tests failed", 200));
+    insta::assert_snapshot!(run(
+        "cargo_test.log",
+        Kind::Tests,
+        "which tests failed",
+        200
+    ));
 }
 
 #[test]

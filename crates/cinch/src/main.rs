@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use cinch_core::ccr::search::Items;
-use cinch_core::ccr::DEFAULT_NAMESPACE;
+use cinch_core::ccr::{entry, DEFAULT_NAMESPACE};
 use cinch_core::json::decode::{decode, DecodeError};
 use cinch_core::query::Query;
 use cinch_core::{compress, FreeText, GetError, Key, Kind, Options, Tokenizer, DEFAULT_BUDGET};
@@ -47,6 +47,10 @@ enum Command {
         at: StoreAt,
         #[command(flatten)]
         kompress: KompressArgs,
+        /// Only lossless results: nothing is dropped, even when the output is then over the
+        /// budget (the report says so).
+        #[arg(long)]
+        lossless: bool,
         /// Print a JSON report instead of the text.
         #[arg(long)]
         json: bool,
@@ -59,7 +63,8 @@ enum Command {
         #[arg(long, env = "CINCH_STORE")]
         store: Option<String>,
     },
-    /// Print the original stored under KEY, or with --query only the rows or lines that match.
+    /// Print the original stored under KEY, byte for byte; with --query only the rows or lines
+    /// that match; with --dropped only those the output left out.
     Retrieve {
         /// The key from a `<<ccr:KEY ...>>` marker.
         key: String,
@@ -73,6 +78,9 @@ enum Command {
         /// Skip this many rows or lines first.
         #[arg(long, default_value_t = 0)]
         offset: usize,
+        /// Only the rows or lines the compressed output left out.
+        #[arg(long)]
+        dropped: bool,
         #[command(flatten)]
         at: StoreAt,
     },
@@ -240,6 +248,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             tokenizer,
             at,
             kompress,
+            lossless,
             json,
         } => {
             let init = std::time::Instant::now();
@@ -259,9 +268,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             // Without a store nothing may be dropped, but lossless results still help.
             let store = cinch_store::open(at.store.as_deref()).unwrap_or_else(|e| {
-                eprintln!("cinch: {e}; only lossless results are possible");
-                Box::new(cinch_store::Unavailable(e.to_string()))
+                Box::new(cinch_store::Unavailable(format!(
+                    "cannot open the store: {e}"
+                )))
             });
+            if at
+                .store
+                .as_deref()
+                .is_some_and(|s| s.trim().starts_with("memory:"))
+            {
+                eprintln!(
+                    "cinch: warning: with --store memory: the dropped parts live only as long as this process; the keys in the output will not retrieve anything"
+                );
+            }
             let opts = Options {
                 query,
                 kind,
@@ -269,18 +288,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 tokenizer,
                 namespace: at.namespace,
                 free_text,
+                lossless_only: lossless,
             };
             let report = compress(text, &opts, store.as_ref());
+            if let Some(reason) = report.reason.as_deref().filter(|r| r.contains("store")) {
+                eprintln!("cinch: {reason}");
+            }
             if json {
                 let mut v = serde_json::to_value(&report)?;
                 v["init_us"] = init_us.into();
                 serde_json::to_writer(&mut stdout, &v)?;
                 stdout.write_all(b"\n")?;
             } else {
+                // Exactly the output: a pass-through is the input byte for byte.
                 stdout.write_all(report.output.as_bytes())?;
-                if !report.output.ends_with('\n') {
-                    stdout.write_all(b"\n")?;
-                }
             }
         }
         Command::Expand { file, store: _ } => {
@@ -308,11 +329,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             query,
             limit,
             offset,
+            dropped,
             at,
         } => {
             let key = Key::parse(key.trim())?;
             let store = cinch_store::open(at.store.as_deref())?;
-            let content = match store.get(&at.namespace, &key) {
+            let content = match entry::fetch(store.as_ref(), &at.namespace, &key) {
                 Ok(content) => content,
                 Err(GetError::Backend(e)) => return Err(e.into()),
                 Err(e) => {
@@ -320,15 +342,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     return Ok(ExitCode::from(1));
                 }
             };
-            if query.is_none() && limit.is_none() && offset == 0 {
-                stdout.write_all(&content)?;
+            let stored = entry::decode(&content)?;
+            if query.is_none() && limit.is_none() && offset == 0 && !dropped {
+                stdout.write_all(stored.original)?;
             } else {
-                let text = std::str::from_utf8(&content).context(
-                    "the stored original is not text; retrieve it without --query, --limit or --offset",
-                )?;
-                let items = Items::of(text);
+                let items = Items::of_entry(&stored)
+                    .context("retrieve it without --query, --limit, --offset or --dropped")?;
                 let query = Query::parse(query.as_deref().unwrap_or(""));
-                let matching = items.matching(&query);
+                let mut matching = items.matching(&query);
+                if dropped {
+                    let left_out: std::collections::HashSet<usize> =
+                        items.dropped(&stored).into_iter().collect();
+                    matching.retain(|i| left_out.contains(i));
+                }
                 let page: Vec<&str> = matching
                     .iter()
                     .skip(offset)
@@ -341,8 +367,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 } else {
                     format!("showing {}..{}", offset + 1, offset + page.len())
                 };
+                let which = match (query.is_empty(), dropped) {
+                    (true, true) => "were left out of the output",
+                    (false, true) => "match and were left out of the output",
+                    _ => "match",
+                };
                 eprintln!(
-                    "cinch: {} of {} {noun} match; {shown}",
+                    "cinch: {} of {} {noun} {which}; {shown}",
                     matching.len(),
                     items.len()
                 );

@@ -7,6 +7,7 @@
 //! **Markers.** `<<ccr:KEY SUMMARY>>`, where SUMMARY says in a few words what was left out. In JSON
 //! output a marker sits inside a string value; in text it is a line of its own.
 
+pub mod entry;
 mod memory;
 pub mod search;
 
@@ -93,6 +94,9 @@ pub enum GetError {
     /// The key was stored but was evicted to make room for newer entries.
     #[error("evicted key {0}: the store ran out of room and dropped the original; re-run the tool to get it again")]
     Evicted(Key),
+    /// The stored bytes no longer hash to the key: the store damaged them.
+    #[error("corrupt entry {0}: the stored bytes do not match their key, so they are not the original; re-run the tool to get it again")]
+    Corrupt(Key),
     /// The backend failed.
     #[error(transparent)]
     Backend(#[from] StoreError),

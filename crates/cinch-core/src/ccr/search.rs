@@ -1,13 +1,26 @@
 //! Retrieval with a query: the parts of a stored original that match, not all of it.
 //!
-//! Stored content is split into items: the elements of a JSON array (SmartCrusher stores
-//! dropped rows that way, one per line), otherwise lines. Items that match the query's exact
-//! terms (ids, numbers, quoted strings) or field clauses come first, in their stored order;
-//! then items with query words, best BM25 score first. Items matching nothing are left out.
+//! Stored content is split into items: the rows of a JSON array (the array a stored entry's
+//! header names, or content that is one array), otherwise lines. Items that match the query's
+//! exact terms (ids, numbers, quoted strings) or field clauses come first, in their stored
+//! order; then items with query words, best BM25 score first. Items matching nothing are left
+//! out.
 
+use super::entry::{self, Entry, Step};
 use crate::query::{bm25, clause_matches, contains_exact, leaf_texts, Query};
 use serde_json::Value;
 use std::borrow::Cow;
+
+/// A stored entry that cannot be searched.
+#[derive(Debug, thiserror::Error)]
+pub enum Unsearchable {
+    /// Its original is not UTF-8 text.
+    #[error("the stored original is not text")]
+    NotText,
+    /// Its header names a JSON array the original does not have.
+    #[error("the stored original has no JSON array where its header says")]
+    NoArray,
+}
 
 /// Stored content split into items.
 #[derive(Debug)]
@@ -40,6 +53,41 @@ impl<'a> Items<'a> {
             items: content.lines().map(Cow::Borrowed).collect(),
             values: Vec::new(),
         }
+    }
+
+    /// The items of a stored entry's original: the rows of the array its header names, or
+    /// what [`Items::of`] finds.
+    pub fn of_entry(e: &Entry<'a>) -> Result<Items<'a>, Unsearchable> {
+        let text = std::str::from_utf8(e.original).map_err(|_| Unsearchable::NotText)?;
+        let Some(path) = &e.header.path else {
+            return Ok(Items::of(text));
+        };
+        let mut value: Value = serde_json::from_str(text).map_err(|_| Unsearchable::NoArray)?;
+        for step in path {
+            value = match (step, value) {
+                (Step::Key(k), Value::Object(mut m)) => m.remove(k),
+                (Step::Index(i), Value::Array(mut a)) if *i < a.len() => Some(a.swap_remove(*i)),
+                _ => None,
+            }
+            .ok_or(Unsearchable::NoArray)?;
+        }
+        let Value::Array(values) = value else {
+            return Err(Unsearchable::NoArray);
+        };
+        let items = values
+            .iter()
+            .map(|v| Cow::Owned(serde_json::to_string(v).unwrap_or_default()))
+            .collect();
+        Ok(Items {
+            json: true,
+            items,
+            values,
+        })
+    }
+
+    /// The indices of the items `e`'s output left out.
+    pub fn dropped(&self, e: &Entry) -> Vec<usize> {
+        entry::dropped(&e.header.kept, self.len()).collect()
     }
 
     /// How many items there are.

@@ -145,24 +145,43 @@ pub fn compress_json(text: &str, s: &Context) -> Result<JsonOutcome, JsonError> 
     if let Some((output, strategy, tokens)) = lossless_within(s.budget, &mut details) {
         return Ok(lossless(output, strategy, tokens, details));
     }
+    if s.lossless_only {
+        return match lossless_within(usize::MAX, &mut details) {
+            Some((output, strategy, tokens)) => Ok(lossless(output, strategy, tokens, details)),
+            None => Err(JsonError::Unverified),
+        };
+    }
 
     let size = estimate_encoded(&doc.value).max(1);
-    let mut lossy = Lossy {
-        s,
-        scale: s.budget as f64 / size as f64,
-        pending: Vec::new(),
-        details: JsonDetails::default(),
+    // Each array gets its share of the budget; when the estimates were off and the rendering
+    // is over, every share shrinks by the overshoot and the rendering is made again.
+    let mut scale = s.budget as f64 / size as f64;
+    let mut floor = MIN_ARRAY_BUDGET;
+    let (lossy, out, tokens) = loop {
+        let mut lossy = Lossy {
+            s,
+            scale,
+            floor,
+            pending: Vec::new(),
+            details: JsonDetails::default(),
+        };
+        let mut out = String::new();
+        if doc.ndjson {
+            out.push_str("@ndjson\n");
+        }
+        lossy.value(&doc.value, 0, &mut out);
+        // Only the last row's own line break: an empty last row is still a line.
+        if out.ends_with('\n') {
+            out.pop();
+        }
+        let tokens = s.counter.count(&out);
+        if tokens <= s.budget || scale < 1e-6 {
+            break (lossy, out, tokens);
+        }
+        let shrink = s.budget as f64 / tokens as f64 * 0.9;
+        scale *= shrink;
+        floor = (floor as f64 * shrink) as usize;
     };
-    let mut out = String::new();
-    if doc.ndjson {
-        out.push_str("@ndjson\n");
-    }
-    lossy.value(&doc.value, 0, &mut out);
-    // Only the last row's own line break: an empty last row is still a line.
-    if out.ends_with('\n') {
-        out.pop();
-    }
-    let tokens = s.counter.count(&out);
     details.lossy_tokens = Some(tokens);
     // A lossy rendering estimated at under 70 % of the whole table's cost (same encoding, fewer
     // rows) is smaller; only closer calls are counted exactly.
@@ -267,6 +286,8 @@ const PROSE_KEEP: usize = 240;
 struct Lossy<'a, 'b> {
     s: &'b Context<'a>,
     scale: f64,
+    /// The least budget an array gets.
+    floor: usize,
     /// What the output's markers stand for, stored only if the lossy result is chosen.
     pending: Vec<(Key, Vec<u8>)>,
     details: JsonDetails,
@@ -348,7 +369,7 @@ impl Lossy<'_, '_> {
             })
             .collect();
         let total: usize = costs.iter().sum();
-        let budget = ((total as f64 * self.scale) as usize).max(MIN_ARRAY_BUDGET);
+        let budget = ((total as f64 * self.scale) as usize).max(self.floor);
         let sel = if total > budget && rows.len() >= 4 {
             select::select(rows, &cells, self.s.query, &costs, budget)
         } else {
@@ -437,7 +458,7 @@ impl Lossy<'_, '_> {
     fn scalars(&mut self, items: &[Value], out: &mut String) {
         let texts: Vec<String> = items.iter().map(compact_json).collect();
         let total: usize = texts.iter().map(|t| estimate(t) + 1).sum();
-        let budget = ((total as f64 * self.scale) as usize).max(MIN_ARRAY_BUDGET);
+        let budget = ((total as f64 * self.scale) as usize).max(self.floor);
         if total <= budget {
             encode_value(&Value::Array(items.to_vec()), Ctx::Block, 0, out);
             return;

@@ -1,10 +1,10 @@
 //! Query-aware row selection for arrays over the token budget.
 //!
-//! Rows that are never dropped: rows matching the query (field clauses and exact terms always;
-//! the best-ranked word matches by BM25 with IDF over the rows), error and failure rows, numeric
-//! outliers (median/MAD), change points of ordered numeric series, the first and last rows, and
-//! one row for every value of each low-cardinality field. The rest of the budget is filled by
-//! even spacing.
+//! Rows that matter most, in this order while they fit the budget: rows matching the query
+//! (field clauses and exact terms first; the best-ranked word matches by BM25 with IDF over the
+//! rows), error and failure rows, numeric outliers (median/MAD), change points of ordered
+//! numeric series, the first and last rows, and one row for every value of each low-cardinality
+//! field. The rest of the budget is filled by relevance, then even spacing.
 
 use super::encode::{Cells, Column};
 use crate::query::{bm25, clause_matches, contains_exact, leaf_texts, scalar_str, Query};
@@ -96,7 +96,8 @@ fn is_error_field(key: &str, v: &Value, depth: usize, strings: &mut String) -> b
 }
 
 /// Chooses which rows to keep. `costs[i]` is the token cost of row `i`; the kept rows' costs
-/// stay within `budget` except for rows that are never dropped.
+/// stay within `budget`: the rows that matter most (see the module docs) are taken by rank
+/// while they fit, then relevance and even spacing fill what is left.
 pub(crate) fn select(
     rows: &[&Map<String, Value>],
     cells: &Cells,
@@ -201,10 +202,29 @@ pub(crate) fn select(
         }
     }
 
-    let mut spent: usize = (0..n)
-        .filter(|&i| reason[i].is_some())
-        .map(|i| costs[i])
-        .sum();
+    // The rows marked so far are kept by rank while they fit: the budget is a cap, and what
+    // does not fit is counted in the marker and found again by a query.
+    let rank = |i: usize| -> (Reason, u64) {
+        let r = reason[i].unwrap_or(Reason::Spacing);
+        let within = match r {
+            // Exact and clause hits in order, word matches by score.
+            Reason::Query if scores[i] > 0.0 && !exact_hits => {
+                (1u64 << 40) - (scores[i] * 1e6).min((1u64 << 39) as f64) as u64
+            }
+            _ => i as u64,
+        };
+        (r, within)
+    };
+    let mut marked: Vec<usize> = (0..n).filter(|&i| reason[i].is_some()).collect();
+    marked.sort_by_key(|&i| rank(i));
+    let mut spent = 0usize;
+    for i in marked {
+        if spent + costs[i] <= budget {
+            spent += costs[i];
+        } else {
+            reason[i] = None;
+        }
+    }
 
     // Ranked relevance next, then even spacing.
     let mut ranked: Vec<usize> = (0..n)

@@ -366,6 +366,7 @@ fn compress_output(out: &view::ToolOutput, budget: usize, session: &Session) -> 
         tokenizer: session.tokenizer,
         namespace: session.namespace.to_string(),
         free_text: session.free_text.clone(),
+        lossless_only: false,
     };
     let report = compress(&text, &opts, session.store);
     if report.strategy == "passthrough" {

@@ -8,6 +8,7 @@
 use super::splice::insert;
 use super::view::view;
 use super::Api;
+use crate::ccr::entry;
 use crate::ccr::search::Items;
 use crate::ccr::{Key, Store};
 use crate::query::Query;
@@ -91,16 +92,22 @@ pub fn answer(store: &dyn Store, namespace: &str, call: &Call) -> String {
         Ok(k) => k,
         Err(e) => return e.to_string(),
     };
-    let bytes = match store.get(namespace, &key) {
+    let bytes = match entry::fetch(store, namespace, &key) {
         Ok(b) => b,
         Err(e) => return e.to_string(),
     };
-    let text = String::from_utf8_lossy(&bytes);
+    let stored = match entry::decode(&bytes) {
+        Ok(e) => e,
+        Err(e) => return format!("{e}; re-run the tool to get it again"),
+    };
     let query = call.query.as_deref().map(str::trim).unwrap_or("");
     let body = if query.is_empty() {
-        text.into_owned()
+        String::from_utf8_lossy(stored.original).into_owned()
     } else {
-        let items = Items::of(&text);
+        let items = match Items::of_entry(&stored) {
+            Ok(items) => items,
+            Err(e) => return format!("{e}; call again without a query for all of it"),
+        };
         let hits = items.matching(&Query::parse(query));
         if hits.is_empty() {
             format!(

@@ -247,6 +247,7 @@ fn is_removed(line: &str) -> bool {
 
 /// Compresses a diff (see the module docs).
 pub fn compress_diff(text: &str, ctx: &Context) -> Result<TextOutcome, TextError> {
+    super::lossy_allowed(ctx)?;
     let lines = lines_of(text);
     let n = lines.len();
     let mut keep = vec![true; n];

@@ -7,6 +7,8 @@
 
 pub mod code;
 pub mod diff;
+pub(crate) mod fit;
+pub mod lines;
 pub mod log;
 pub mod prose;
 pub mod search;
@@ -69,13 +71,25 @@ pub(crate) fn content(line: &str) -> &str {
     line.trim_end_matches(['\n', '\r'])
 }
 
-/// Refuses texts within the budget. Only the first budget's worth of tokens is counted here, so
-/// that compressing overlaps with counting the whole input.
+/// Refuses texts within the budget, and any text when only lossless results are wanted (text
+/// compressors drop lines). Only the first budget's worth of tokens is counted here, so that
+/// compressing overlaps with counting the whole input.
 pub(crate) fn over_budget(ctx: &Context) -> Result<(), TextError> {
+    lossy_allowed(ctx)?;
     match ctx.counter.input_up_to(ctx.budget) {
         Some(tokens) => Err(TextError::WithinBudget(tokens)),
         None => Ok(()),
     }
+}
+
+/// Refuses to drop anything when only lossless results are wanted.
+pub(crate) fn lossy_allowed(ctx: &Context) -> Result<(), TextError> {
+    if ctx.lossless_only {
+        return Err(TextError::NothingToDrop(
+            "only lossless results were asked for, and this compressor drops lines",
+        ));
+    }
+    Ok(())
 }
 
 /// Stores `stored` (what `output` leaves out) and ends `output` with the marker line naming it.

@@ -1,11 +1,20 @@
 //! What kind of content is this? Fast, no model: a look at the first lines.
 //!
-//! In order: JSON (a container that starts like one), a diff (`diff --git`, or `---`/`+++`
-//! headers with `@@` hunks), a log (most lines carry a timestamp or a level near their start, or
-//! look like build and test-runner output), search results (most lines are `path:line:text`
-//! or `path-line-text`, or ripgrep's headings with numbered lines), source code (most lines
-//! are statements, blocks or declarations; the language from its tell-tale lines), and prose
-//! (Markdown, reStructuredText, plain text, HTML) for the rest.
+//! In order: JSON (a container that starts like one), a git log (several `commit` headers, or
+//! one-line history), a diff (`diff --git`, or `---`/`+++` headers with `@@` hunks), test-runner
+//! output (a session banner, a result summary, per-test lines), a log (most lines carry a
+//! timestamp or a level near their start, or look like build output; or a stack trace), search
+//! results (most lines are `path:line:text` or `path-line-text`, or ripgrep's headings with
+//! numbered lines), configuration and data files (YAML, TOML, INI, XML), source code (most
+//! lines are statements, blocks or declarations; the language from its tell-tale lines), column
+//! tables (aligned or delimited), path lists, and prose (Markdown, reStructuredText, HTML,
+//! manual pages: text that reads as sentences or carries markup). What is none of these is
+//! [`Kind::Lines`]: unknown text is handled as lines, never truncated like a document.
+
+mod shell;
+
+#[allow(unused_imports)]
+pub(crate) use shell::{delimiter, fields, sentence};
 
 use regex::Regex;
 use serde::Serialize;
@@ -18,35 +27,69 @@ use std::sync::OnceLock;
 pub enum Kind {
     /// JSON or NDJSON.
     Json,
-    /// Log lines: system and application logs, build and test output.
+    /// Log lines: system and application logs, build output, stack traces.
     Log,
+    /// Test-runner output: pytest, cargo test, go test, jest, JUnit and the like.
+    Tests,
     /// Search results: `grep -n`/ripgrep output.
     Search,
     /// A unified diff, `git show` or `git diff` output.
     Diff,
+    /// `git log` in any of its forms: with patches, `--stat`, `--oneline`, `--graph`.
+    GitLog,
     /// Source code.
     Code,
-    /// Markdown, reStructuredText, HTML or plain prose.
+    /// Rows in columns: `ps`, `df`, `ls -l`, `dpkg -l`, `kubectl get`, CSV and TSV.
+    Table,
+    /// Lists of paths: `find`, `ls -R`, `tree`, `git ls-files`.
+    Paths,
+    /// Structured configuration and data files: YAML, TOML, INI, XML, lockfiles.
+    Config,
+    /// Markdown, reStructuredText, HTML documents, manual pages or plain prose.
     Prose,
+    /// Line-oriented text of no other kind.
+    Lines,
 }
 
 impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 12] = [
+        Kind::Json,
+        Kind::Log,
+        Kind::Tests,
+        Kind::Search,
+        Kind::Diff,
+        Kind::GitLog,
+        Kind::Code,
+        Kind::Table,
+        Kind::Paths,
+        Kind::Config,
+        Kind::Prose,
+        Kind::Lines,
+    ];
+
     /// The kind's name.
     pub fn name(self) -> &'static str {
         match self {
             Kind::Json => "json",
             Kind::Log => "log",
+            Kind::Tests => "tests",
             Kind::Search => "search",
             Kind::Diff => "diff",
+            Kind::GitLog => "gitlog",
             Kind::Code => "code",
+            Kind::Table => "table",
+            Kind::Paths => "paths",
+            Kind::Config => "config",
             Kind::Prose => "prose",
+            Kind::Lines => "lines",
         }
     }
 }
 
 /// An unknown kind name.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown kind {0:?} (expected json, log, search, diff, code or prose)")]
+#[error("unknown kind {0:?} (expected json, log, tests, search, diff, gitlog, code, table, paths, config, prose or lines)")]
 pub struct UnknownKind(String);
 
 impl FromStr for Kind {
@@ -55,10 +98,16 @@ impl FromStr for Kind {
         Ok(match s.to_ascii_lowercase().as_str() {
             "json" | "ndjson" => Kind::Json,
             "log" | "logs" => Kind::Log,
+            "tests" | "test" => Kind::Tests,
             "search" | "grep" => Kind::Search,
             "diff" | "patch" => Kind::Diff,
+            "gitlog" | "git-log" => Kind::GitLog,
             "code" | "source" => Kind::Code,
-            "prose" | "text" | "markdown" | "md" | "rst" | "html" => Kind::Prose,
+            "table" | "csv" | "tsv" => Kind::Table,
+            "paths" | "files" => Kind::Paths,
+            "config" | "yaml" | "toml" | "xml" | "ini" | "lockfile" => Kind::Config,
+            "prose" | "text" | "markdown" | "md" | "rst" | "html" | "man" => Kind::Prose,
+            "lines" => Kind::Lines,
             _ => return Err(UnknownKind(s.to_string())),
         })
     }
@@ -182,12 +231,15 @@ pub fn detect_text(input: &str) -> Detected {
     let p = patterns();
     let lines = sample(input);
     if lines.is_empty() {
-        return Detected::of(Kind::Prose);
+        return Detected::of(Kind::Lines);
     }
     let share = |f: &dyn Fn(&str) -> bool| {
         lines.iter().filter(|l| f(l)).count() as f64 / lines.len() as f64
     };
 
+    if shell::is_git_log(&lines) {
+        return Detected::of(Kind::GitLog);
+    }
     let diff_header = lines
         .iter()
         .any(|l| l.starts_with("diff --git ") || l.starts_with("diff -"));
@@ -197,7 +249,12 @@ pub fn detect_text(input: &str) -> Detected {
     if diff_header || unified {
         return Detected::of(Kind::Diff);
     }
-    if share(&|l| p.log.is_match(head(l, 64)) || p.build.is_match(l)) >= 0.6 {
+    if shell::is_test_output(&lines) {
+        return Detected::of(Kind::Tests);
+    }
+    if share(&|l| p.log.is_match(head(l, 64)) || p.build.is_match(l)) >= 0.6
+        || shell::has_trace(&lines)
+    {
         return Detected::of(Kind::Log);
     }
     let search = share(&|l| p.search.is_match(l));
@@ -206,12 +263,17 @@ pub fn detect_text(input: &str) -> Detected {
     if search >= 0.6 || (headed >= 0.5 && search + headed >= 0.8) {
         return Detected::of(Kind::Search);
     }
-    // Code inside Markdown fences says nothing about the document around it.
+    if shell::is_config(&lines) {
+        return Detected::of(Kind::Config);
+    }
+    // Code inside Markdown fences says nothing about the document around it; sentences in
+    // docstrings and comments say nothing about the code around them.
     let mut in_fence = false;
     let outside: Vec<&str> = lines
         .iter()
         .filter(|l| {
-            let fence = l.trim_start().starts_with("```") || l.trim_start().starts_with("~~~");
+            let t = l.trim_start();
+            let fence = t.starts_with("```") || t.starts_with("~~~");
             if fence {
                 in_fence = !in_fence;
             }
@@ -223,15 +285,42 @@ pub fn detect_text(input: &str) -> Detected {
         outside.iter().filter(|l| f(l)).count() as f64 / outside.len().max(1) as f64
     };
     let code = share_outside(&|l| p.code.is_match(l));
-    let prose = share_outside(&|l| p.prose.is_match(l) && !p.code.is_match(l));
+    let mut in_doc = false;
+    let prose_in_code = outside
+        .iter()
+        .filter(|l| {
+            let t = l.trim_start();
+            let quotes = t.matches("\"\"\"").count() + t.matches("'''").count();
+            let inside = in_doc;
+            if quotes % 2 == 1 {
+                in_doc = !in_doc;
+            }
+            !inside
+                && quotes == 0
+                && !t.starts_with(['#', '/', '*'])
+                && p.prose.is_match(l)
+                && !p.code.is_match(l)
+        })
+        .count() as f64
+        / outside.len().max(1) as f64;
     let markup = share_outside(&|l| p.markup.is_match(l));
-    if code >= 0.5 && prose < 0.3 && markup < 0.3 {
+    if code >= 0.5 && prose_in_code < 0.3 && markup < 0.3 {
         return Detected {
             kind: Kind::Code,
             language: Some(language(&lines)),
         };
     }
-    Detected::of(Kind::Prose)
+    if shell::is_table(&lines) {
+        return Detected::of(Kind::Table);
+    }
+    if shell::is_paths(&lines) {
+        return Detected::of(Kind::Paths);
+    }
+    let sentences = share_outside(&|l| shell::sentence(l));
+    if sentences >= 0.3 || markup >= 0.3 || sentences + markup >= 0.4 {
+        return Detected::of(Kind::Prose);
+    }
+    Detected::of(Kind::Lines)
 }
 
 /// The language of `input` taken as code (for `--kind code`).
@@ -329,9 +418,10 @@ mod tests {
             ("[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok\n[Sun Dec 04 04:47:44 2005] [error] mod_jk child init 1 -2\n", Kind::Log),
             ("diff --git a/x.rs b/x.rs\n--- a/x.rs\n+++ b/x.rs\n@@ -1 +1 @@\n-a\n+b\n", Kind::Diff),
             ("src/a.rs:12:fn main() {\nsrc/a.rs:40:    main();\nsrc/b.rs:3:use a;\n", Kind::Search),
-            ("   Compiling cinch v0.1.0\n    Finished release\nrunning 3 tests\ntest a ... ok\ntest b ... FAILED\n", Kind::Log),
+            ("   Compiling cinch v0.1.0\n    Finished release\nrunning 3 tests\ntest a ... ok\ntest b ... FAILED\n", Kind::Tests),
+            ("   Compiling cinch v0.1.0\n   Compiling dep v0.2.0\nwarning: unused import\n    Finished release\n", Kind::Log),
             ("# Title\n\nThis is a paragraph of plain text that explains something.\n\n- a list item\n", Kind::Prose),
-            ("", Kind::Prose),
+            ("", Kind::Lines),
         ];
         for (text, kind) in cases {
             assert_eq!(detect(text).kind, kind, "{text:?}");

@@ -1,0 +1,407 @@
+//! What shells print: git logs, test-runner output, stack traces, configuration files, column
+//! tables and path lists, told apart by the shape of their lines. Each test looks at the sample
+//! of non-empty lines detection takes (the first 200).
+
+use regex::Regex;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+struct Patterns {
+    commit: Regex,
+    oneline: Regex,
+    graph: Regex,
+    test_strong: Regex,
+    test_line: Regex,
+    trace: Regex,
+    xml: Regex,
+    yaml: Regex,
+    toml_header: Regex,
+    assignment: Regex,
+    comment: Regex,
+    ls_row: Regex,
+    path: Regex,
+    tree: Regex,
+    dir_heading: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static P: OnceLock<Patterns> = OnceLock::new();
+    P.get_or_init(|| {
+        let re = |p: &str| Regex::new(p).expect("valid pattern");
+        Patterns {
+            commit: re(r"^commit [0-9a-f]{7,64}(?:\s|$)"),
+            // `git log --oneline` and `--pretty=oneline`: a hash, one space, the subject (a
+            // checksum listing has two spaces or a `*`).
+            oneline: re(r"^[0-9a-f]{7,40} (?:\([^)]*\) )?[^\s*]"),
+            graph: re(r"^[*|\\/ _.-]*\*[ |\\/]*[0-9a-f]{7,40} "),
+            test_strong: re(r"(?x)^(?:
+                =+\ (?:test\ session\ starts|FAILURES|ERRORS|short\ test\ summary\ info)\ =+
+              | =+\ .*\d+\ (?:passed|failed|errors?)\b.*=+$
+              | collected\ \d+\ items?
+              | running\ \d+\ tests?$
+              | test\ result:\ (?:ok|FAILED)\.
+              | ===\ RUN\s
+              | \s*---\ (?:PASS|FAIL|SKIP):\ 
+              | (?:ok|FAIL)\s+\S+\s+(?:\d+\.\d+s|\(cached\)|\[)
+              | Tests?:\s+\d+\ (?:passed|failed|skipped|total)
+              | Test\ Suites:\s+\d+
+              | Tests\ run:\ \d+,\ Failures:\ \d+
+              | \d+\ (?:passing|failing|pending)\ \(
+            )"),
+            test_line: re(r"(?x)^(?:
+                test\ \S+\ \.\.\.\ (?:ok|FAILED|ignored)
+              | \S+\.py::\S+\ (?:PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)
+              | (?:FAILED|ERROR|PASSED)\ \S+::\S+
+              | \S+\.py\ [.FEsxX]+(?:\s+\[\s*\d+%\])?$
+              | \s*(?:PASS|FAIL)\ \S+\.(?:js|jsx|ts|tsx|mjs|cjs)\b
+              | \s*[✓✔√✕✗×]\ 
+              | \s*---\ (?:PASS|FAIL|SKIP):\ 
+              | ===\ (?:RUN|PAUSE|CONT|NAME)\s
+              | (?:PASS|FAIL)$
+            )"),
+            trace: re(r#"(?x)^(?:
+                Traceback\ \(most\ recent\ call\ last\):
+              | \s+at\ [\w$.<>/\[\]]+\(.*\)$
+              | \s+at\ .+:\d+:\d+\)?$
+              | thread\ '.*'\ panicked\ at
+              | goroutine\ \d+\ \[
+              | \s+File\ ".*",\ line\ \d+
+              | Exception\ in\ thread\ 
+              | \w+(?:\.\w+)*(?:Error|Exception):\ 
+              | panic:\ 
+            )"#),
+            xml: re(r"^\s*<(?:[!?/]|[A-Za-z_][\w:.\-]*[\s>/])"),
+            yaml: re(r#"^\s*(?:-\s+)*(?:[\w"'./\-$@{}\[\]]+|"[^"]*"|'[^']*')\s?:(?:\s|$)|^\s*-(?:\s|$)|^---\s*$|^\.\.\.\s*$"#),
+            toml_header: re(r#"^\s*\[\[?\s*[\w."' -]+\s*\]\]?\s*(?:#.*)?$"#),
+            assignment: re(r#"^\s*(?:export\s+)?[\w."'\-]+\s*=\s*"#),
+            comment: re(r"^\s*(?:#|;|//)"),
+            ls_row: re(r"^[-dlcbpsD][-rwxsStTl]{9}[.+@]?\s+\d+\s"),
+            path: re(r"^(?:\.{0,2}/|~/|[A-Za-z]:\\)?[^\s/\\:|<>*?]+(?:[/\\][^/\\]*)*$"),
+            tree: re(r"[├└│]──|^[│ ]+[├└]|^\|-- |^`-- "),
+            dir_heading: re(r"^\S.*:$"),
+        }
+    })
+}
+
+/// Strips `git log --graph`'s drawing from the start of a line.
+fn ungraphed(line: &str) -> &str {
+    line.trim_start_matches(['*', '|', '\\', '/', ' ', '_', '.', '-'])
+}
+
+/// `git log` output: several `commit HASH` headers (or one without a patch), one-line
+/// history, or a graph of it.
+pub(crate) fn is_git_log(lines: &[&str]) -> bool {
+    let p = patterns();
+    let commits = lines
+        .iter()
+        .filter(|l| {
+            p.commit.is_match(l) || (l.starts_with(['*', '|']) && p.commit.is_match(ungraphed(l)))
+        })
+        .count();
+    let patch = lines.iter().any(|l| l.starts_with("diff --git "));
+    if commits >= 2 || (commits == 1 && !patch && lines.iter().any(|l| l.starts_with("Author:"))) {
+        return true;
+    }
+    let n = lines.len();
+    if n < 2 {
+        return false;
+    }
+    let oneline = lines.iter().filter(|l| p.oneline.is_match(l)).count();
+    let graph = lines.iter().filter(|l| p.graph.is_match(l)).count();
+    oneline * 10 >= n * 8 || (graph * 2 >= n && graph >= 2)
+}
+
+/// Output of a test runner: a session banner or result summary, or many per-test lines.
+pub(crate) fn is_test_output(lines: &[&str]) -> bool {
+    let p = patterns();
+    let strong = lines.iter().filter(|l| p.test_strong.is_match(l)).count();
+    let tests = lines.iter().filter(|l| p.test_line.is_match(l)).count();
+    strong >= 2 || (strong >= 1 && tests >= 2) || (tests >= 3 && tests * 10 >= lines.len() * 3)
+}
+
+/// A stack trace or traceback anywhere in the sample: text of that kind is a log.
+pub(crate) fn has_trace(lines: &[&str]) -> bool {
+    let p = patterns();
+    let hits = lines.iter().filter(|l| p.trace.is_match(l)).count();
+    lines
+        .iter()
+        .any(|l| l.starts_with("Traceback (most recent call last):"))
+        || hits >= 3
+        || (hits >= 2 && hits * 4 >= lines.len())
+}
+
+/// Which kind of configuration or data file, if the sample is one.
+pub(crate) fn is_config(lines: &[&str]) -> bool {
+    let p = patterns();
+    let first = lines.first().map(|l| l.trim_start()).unwrap_or("");
+    if first.starts_with("<?xml") || first.starts_with("<!DOCTYPE") {
+        return true;
+    }
+    let body: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| !p.comment.is_match(l))
+        .collect();
+    let n = body.len();
+    if n < 3 {
+        return false;
+    }
+    let share = |re: &Regex| body.iter().filter(|l| re.is_match(l)).count() as f64 / n as f64;
+    if share(&p.xml) >= 0.6 {
+        return true;
+    }
+    let headers = body.iter().filter(|l| p.toml_header.is_match(l)).count();
+    let assignments = body.iter().filter(|l| p.assignment.is_match(l)).count();
+    let array_items = body
+        .iter()
+        .filter(|l| {
+            let t = l.trim();
+            t.ends_with(',') || t == "]" || t.starts_with('"')
+        })
+        .count();
+    // TOML and INI: section headers with assignments under them (multi-line arrays too).
+    if headers >= 1 && (headers + assignments + array_items) as f64 >= 0.8 * n as f64 {
+        return true;
+    }
+    // `KEY=value` files and `env` output.
+    if assignments as f64 >= 0.9 * n as f64 {
+        return true;
+    }
+    // YAML: keys and list items, with some nesting.
+    let yaml = share(&p.yaml);
+    let nested = body.iter().any(|l| l.starts_with([' ', '-']));
+    yaml >= 0.75 && nested
+}
+
+/// Field boundaries (start and end byte offsets of whitespace-separated fields) of `line`.
+fn boundaries(line: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut in_field = false;
+    for (i, b) in line.bytes().enumerate() {
+        let space = b == b' ' || b == b'\t';
+        if !space && !in_field {
+            out.push(i * 2);
+        } else if space && in_field {
+            out.push(i * 2 + 1);
+        }
+        in_field = !space;
+    }
+    if in_field {
+        out.push(line.len() * 2 + 1);
+    }
+    out
+}
+
+/// The delimiter of a delimited table (CSV, TSV, `;` or `|` separated), if the sample is one:
+/// most lines have the same number of fields, at least two.
+pub(crate) fn delimiter(lines: &[&str]) -> Option<u8> {
+    let n = lines.len();
+    if n < 3 {
+        return None;
+    }
+    for delim in [b'\t', b',', b';', b'|'] {
+        let counts: Vec<usize> = lines.iter().map(|l| fields(l, delim)).collect();
+        let mut freq: HashMap<usize, usize> = HashMap::new();
+        for &c in &counts {
+            *freq.entry(c).or_default() += 1;
+        }
+        let (mode, hits) = freq
+            .iter()
+            .max_by_key(|(c, k)| (**k, **c))
+            .map(|(c, k)| (*c, *k))
+            .unwrap_or((0, 0));
+        let min_fields = if delim == b',' { 3 } else { 2 };
+        if mode >= min_fields && hits * 10 >= n * 9 && counts[0] == mode {
+            return Some(delim);
+        }
+    }
+    None
+}
+
+/// Fields of a delimited line, quotes respected (a delimiter inside `"..."` does not count).
+pub(crate) fn fields(line: &str, delim: u8) -> usize {
+    let mut n = 1;
+    let mut quoted = false;
+    for b in line.bytes() {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if b == delim && !quoted {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Rows in columns: aligned (several field boundaries at the same offset in most lines), `ls -l`
+/// rows, a constant number of fields per line, or a delimited table.
+pub(crate) fn is_table(lines: &[&str]) -> bool {
+    let p = patterns();
+    let n = lines.len();
+    if n < 3 {
+        return false;
+    }
+    if lines.iter().filter(|l| p.ls_row.is_match(l)).count() * 2 >= n {
+        return true;
+    }
+    if delimiter(lines).is_some() {
+        return true;
+    }
+    let counts: Vec<usize> = lines.iter().map(|l| l.split_whitespace().count()).collect();
+    // Aligned columns: boundaries shared by at least 80 % of lines with several fields.
+    let wide: Vec<&str> = lines
+        .iter()
+        .zip(&counts)
+        .filter(|(_, c)| **c >= 3)
+        .map(|(l, _)| *l)
+        .collect();
+    if wide.len() * 10 >= n * 7 && wide.len() >= 3 {
+        let mut at: HashMap<usize, usize> = HashMap::new();
+        for l in &wide {
+            for b in boundaries(l) {
+                *at.entry(b).or_default() += 1;
+            }
+        }
+        // Offset 0 is every line's start, which says nothing.
+        let shared = at
+            .iter()
+            .filter(|(b, k)| **b > 0 && **k * 10 >= wide.len() * 8)
+            .count();
+        if shared >= 3 {
+            return true;
+        }
+    }
+    // The same number of fields on nearly every line, and no line reads like a sentence.
+    let mut freq: HashMap<usize, usize> = HashMap::new();
+    for &c in &counts {
+        *freq.entry(c).or_default() += 1;
+    }
+    let (mode, hits) = freq
+        .iter()
+        .max_by_key(|(c, k)| (**k, **c))
+        .map(|(c, k)| (*c, *k))
+        .unwrap_or((0, 0));
+    (2..=12).contains(&mode) && hits * 10 >= n * 9 && n >= 5 && !lines.iter().any(|l| sentence(l))
+}
+
+/// A line that reads like a sentence: several words, most of them letters, some lowercase.
+pub(crate) fn sentence(line: &str) -> bool {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    if words.len() < 5 {
+        return false;
+    }
+    let wordy = words
+        .iter()
+        .filter(|w| {
+            let t = w.trim_matches(|c: char| !c.is_alphanumeric());
+            !t.is_empty()
+                && t.chars()
+                    .all(|c| c.is_alphabetic() || c == '\'' || c == '-')
+        })
+        .count();
+    let lower = words
+        .iter()
+        .filter(|w| {
+            w.len() >= 3
+                && w.chars()
+                    .all(|c| c.is_lowercase() || c.is_ascii_punctuation())
+        })
+        .count();
+    wordy * 10 >= words.len() * 7 && lower * 3 >= words.len()
+}
+
+/// A list of paths: `find` output, `git ls-files`, `ls -R` (directory headings with names
+/// under them), `tree` drawings.
+pub(crate) fn is_paths(lines: &[&str]) -> bool {
+    let p = patterns();
+    let n = lines.len();
+    if n < 3 {
+        return false;
+    }
+    if lines.iter().filter(|l| p.tree.is_match(l)).count() * 2 >= n {
+        return true;
+    }
+    let paths = lines.iter().filter(|l| p.path.is_match(l)).count();
+    let slashed = lines
+        .iter()
+        .filter(|l| p.path.is_match(l) && (l.contains('/') || l.contains('\\')))
+        .count();
+    if paths * 10 >= n * 9 && slashed * 10 >= n * 6 {
+        return true;
+    }
+    // `ls -R`: `dir:` headings and bare names.
+    let headings = lines.iter().filter(|l| p.dir_heading.is_match(l)).count();
+    let names = lines
+        .iter()
+        .filter(|l| !l.contains(char::is_whitespace) || l.split_whitespace().count() > 1)
+        .count();
+    headings >= 2 && names * 10 >= n * 9 && lines.iter().all(|l| !sentence(l))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(text: &str) -> Vec<&str> {
+        text.lines().filter(|l| !l.trim().is_empty()).collect()
+    }
+
+    #[test]
+    fn git_logs() {
+        let full = "commit 1b49bb9e5f2a3c4d5e6f708192a3b4c5d6e7f809\nAuthor: A <a@x>\nDate:   Mon\n\n    Subject\n\ncommit 4d4f345e5f2a3c4d5e6f708192a3b4c5d6e7f809\nAuthor: B <b@x>\nDate:   Tue\n\n    Other\n";
+        assert!(is_git_log(&sample(full)));
+        assert!(is_git_log(&sample(
+            "1b49bb9 Review: one place\n4d4f345 README: score\nec8fee3 (HEAD -> main) Fix\n"
+        )));
+        assert!(is_git_log(&sample(
+            "* 1b49bb9 Review\n* 4d4f345 README\n|\\\n| * ec8fee3 Fix\n|/\n* 5c5126e Merge\n"
+        )));
+        // Checksums are not a history.
+        assert!(!is_git_log(&sample(
+            "1b49bb9e5f2a3c4d5e6f708192a3b4c5d6e7f809  a.txt\n4d4f345e5f2a3c4d5e6f708192a3b4c5d6e7f809  b.txt\n"
+        )));
+    }
+
+    #[test]
+    fn test_runners() {
+        let pytest = "============================= test session starts ==============================\nplatform linux -- Python 3.11.7, pytest-8.0.0\ncollected 96 items\n\ntests/test_a.py ........F.....\n=================================== FAILURES ===================================\n";
+        assert!(is_test_output(&sample(pytest)));
+        let cargo = "running 3 tests\ntest a ... ok\ntest b ... FAILED\n\ntest result: FAILED. 2 passed; 1 failed\n";
+        assert!(is_test_output(&sample(cargo)));
+        let go = "=== RUN   TestA\n--- PASS: TestA (0.00s)\n=== RUN   TestB\n--- FAIL: TestB (0.00s)\nFAIL\nFAIL\texample.com/x\t0.012s\n";
+        assert!(is_test_output(&sample(go)));
+    }
+
+    #[test]
+    fn tables() {
+        let ps = "USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND\nroot           1  0.0  0.0 167744 11560 ?        Ss   Nov30   0:05 /sbin/init\nroot           2  0.0  0.0      0     0 ?        S    Nov30   0:00 [kthreadd]\nroot           3  0.0  0.0      0     0 ?        I<   Nov30   0:00 [rcu_gp]\n";
+        assert!(is_table(&sample(ps)));
+        let csv = "id,name,score\n1,alice,3.5\n2,bob,4\n3,\"carol, jr\",5\n";
+        assert_eq!(delimiter(&sample(csv)), Some(b','));
+        let ls = "total 12\ndrwxr-xr-x 2 root root 4096 Dec  4 15:58 .ci\n-rw-r--r-- 1 root root   73 Dec  4 15:58 .gitignore\n-rw-r--r-- 1 root root 1865 Dec  4 15:58 Cargo.toml\n";
+        assert!(is_table(&sample(ls)));
+        let prose = "This is a sentence that goes on for a while here.\nAnother one follows it with more words in it.\nAnd a third one closes the little paragraph now.\n";
+        assert!(!is_table(&sample(prose)));
+    }
+
+    #[test]
+    fn paths_and_configs() {
+        assert!(is_paths(&sample(
+            "./a\n./a/b.rs\n./a/c.rs\n./d/e/f.py\n./README.md\n"
+        )));
+        assert!(is_paths(&sample(
+            ".\n├── Cargo.toml\n├── crates\n│   └── core\n└── README.md\n"
+        )));
+        assert!(is_config(&sample(
+            "name: ci\non:\n  push:\n    branches: [main]\njobs:\n  test:\n    runs-on: ubuntu-latest\n"
+        )));
+        assert!(is_config(&sample(
+            "[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n\n[[package]]\nname = \"b\"\nversion = \"2.0.0\"\ndependencies = [\n \"a\",\n]\n"
+        )));
+        assert!(is_config(&sample(
+            "<?xml version=\"1.0\"?>\n<project>\n  <name>x</name>\n</project>\n"
+        )));
+        assert!(!is_config(&sample(
+            "def f(x):\n    return x\n\nclass A:\n    pass\n"
+        )));
+    }
+}
