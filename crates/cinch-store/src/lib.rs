@@ -84,6 +84,9 @@ pub fn open(url: Option<&str>) -> Result<Box<dyn Store>, OpenError> {
     }
     if let Some(rest) = url.strip_prefix("sqlite:") {
         let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        if path.is_empty() {
+            return Err(OpenError::Unsupported(url.to_string()));
+        }
         let limits = settings(&format!("?{query}"), Limits::default())?;
         return Ok(Box::new(SqliteStore::open_with(path.as_ref(), limits)?));
     }
@@ -92,10 +95,27 @@ pub fn open(url: Option<&str>) -> Result<Box<dyn Store>, OpenError> {
         let limits = settings(&format!("?{query}"), Limits::default())?;
         return Ok(Box::new(RedisStore::open(base, limits)?));
     }
-    if url.contains("://") {
+    // A typo in a scheme (`sqlit:`, `memory`, `redis:/x`) must not quietly become a new file
+    // of that name.
+    if url.contains("://") || has_scheme(url) || matches!(url, "memory" | "sqlite" | "redis") {
         return Err(OpenError::Unsupported(url.to_string()));
     }
-    Ok(Box::new(SqliteStore::open(url.as_ref())?))
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let limits = settings(&format!("?{query}"), Limits::default())?;
+    Ok(Box::new(SqliteStore::open_with(path.as_ref(), limits)?))
+}
+
+/// Whether `url` starts like `scheme:` (two or more letters before the colon, so that a
+/// Windows drive such as `C:\\` is still a path).
+fn has_scheme(url: &str) -> bool {
+    let Some((scheme, _)) = url.split_once(':') else {
+        return false;
+    };
+    scheme.len() >= 2
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
 /// Applies the settings of a URL's `?a=b&c=d` tail to `limits`.
@@ -185,5 +205,28 @@ mod tests {
             open(Some("ftp://x")),
             Err(OpenError::Unsupported(_))
         ));
+        // A bare path takes settings too.
+        let bare = format!("{}?ttl=2h", dir.path().join("b.sqlite").display());
+        assert_eq!(open(Some(&bare)).unwrap().stats().unwrap().ttl_secs, 7200);
+    }
+
+    /// A typo in a store URL is an error, never a new file named after the typo.
+    #[test]
+    fn malformed_urls_are_errors_not_files() {
+        for u in [
+            "sqlit:/tmp/x.db",
+            "memory",
+            "sqlite",
+            "sqlite:",
+            "redis:/localhost",
+            "memroy:",
+            "s3://bucket/x",
+        ] {
+            assert!(
+                matches!(open(Some(u)), Err(OpenError::Unsupported(_))),
+                "{u} was not refused"
+            );
+            assert!(!std::path::Path::new(u).exists(), "{u} was created");
+        }
     }
 }

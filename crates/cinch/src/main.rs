@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use cinch_core::ccr::search::Items;
 use cinch_core::ccr::{entry, DEFAULT_NAMESPACE};
-use cinch_core::json::decode::{decode, DecodeError};
+use cinch_core::json::decode::decode;
 use cinch_core::query::Query;
 use cinch_core::{compress, FreeText, GetError, Key, Kind, Options, Tokenizer, DEFAULT_BUDGET};
 use cinch_kompress::{Kompress, Precision, Settings};
@@ -55,7 +55,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Invert a lossless encoding: print the original JSON.
+    /// Invert a lossless encoding: print the original document, byte for byte.
     Expand {
         /// Input file; `-` or nothing reads standard input.
         file: Option<PathBuf>,
@@ -307,21 +307,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Expand { file, store: _ } => {
             let input = read_input(file.as_ref())?;
             let text = std::str::from_utf8(&input).context("input is not valid UTF-8")?;
-            match decode(text.trim_end_matches('\n')) {
-                Ok(d) => {
-                    let items = match (&d.value, d.ndjson) {
-                        (serde_json::Value::Array(items), true) => items.iter().collect(),
-                        (v, _) => vec![v],
-                    };
-                    for v in items {
-                        serde_json::to_writer(&mut stdout, v)?;
-                        stdout.write_all(b"\n")?;
-                    }
+            if !looks_encoded(text) {
+                // Plain JSON, or any text compression passed through: its own expansion.
+                stdout.write_all(&input)?;
+            } else {
+                match decode(text) {
+                    Ok(d) => stdout.write_all(d.render().as_bytes())?,
+                    Err(e) => bail!("{e}"),
                 }
-                Err(e @ DecodeError::Lossy { .. }) => bail!("{e}"),
-                Err(e) if looks_encoded(text) => bail!("{e}"),
-                // Not an encoding at all: a pass-through is its own expansion.
-                Err(_) => stdout.write_all(&input)?,
             }
         }
         Command::Retrieve {
@@ -546,10 +539,12 @@ async fn shutdown_signal() {
     }
 }
 
-/// Text that carries table syntax (a header `[N]{`, a dictionary, the NDJSON tag) is meant to
-/// be an encoding, so a decoding error there is an error, not a pass-through.
+/// Text that carries table syntax (a header `[N]{`, a dictionary, a style tag such as `@json
+/// indent=2` or `@ndjson`) is meant to be an encoding, so a decoding error there is an error,
+/// not a pass-through.
 fn looks_encoded(text: &str) -> bool {
-    text.starts_with("@ndjson\n")
+    text.starts_with("@ndjson")
+        || text.starts_with("@json ")
         || text.starts_with("~")
         || text.match_indices('[').any(|(i, _)| {
             let rest = &text.as_bytes()[i + 1..];

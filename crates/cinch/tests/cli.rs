@@ -17,16 +17,26 @@ fn cinch(args: &[&str], stdin: &[u8]) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Runs cinch and reads its stdout as JSON, failing with its stderr.
+fn json(args: &[&str], stdin: &[u8]) -> serde_json::Value {
+    let out = cinch(args, stdin);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A listing as `jq` prints it (pretty, two spaces, a final line break).
 fn listing(n: usize) -> String {
-    let rows: Vec<String> = (0..n)
+    let rows: Vec<serde_json::Value> = (0..n)
         .map(|i| {
-            format!(
-                r#"{{"id": {i}, "name": "item-{i}", "state": "{}"}}"#,
-                if i % 9 == 4 { "failed" } else { "ok" }
-            )
+            serde_json::json!({"id": i, "name": format!("item-{i}"),
+                               "state": if i % 9 == 4 { "failed" } else { "ok" }})
         })
         .collect();
-    format!("[\n  {}\n]\n", rows.join(",\n  "))
+    serde_json::to_string_pretty(&rows).unwrap() + "\n"
 }
 
 #[test]
@@ -71,7 +81,22 @@ fn compress_then_retrieve_from_another_process() {
         "{}",
         String::from_utf8_lossy(&back.stderr)
     );
-    let dropped: Vec<serde_json::Value> = serde_json::from_slice(&back.stdout).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&back.stdout),
+        input,
+        "the original, byte for byte"
+    );
+    let dropped = cinch(
+        &[
+            "retrieve",
+            key,
+            "--dropped",
+            "--store",
+            &format!("sqlite:{store}"),
+        ],
+        b"",
+    );
+    let dropped: Vec<serde_json::Value> = serde_json::from_slice(&dropped.stdout).unwrap();
     assert!(dropped.len() > 400);
 }
 
@@ -81,7 +106,8 @@ fn expand_inverts_a_lossless_encoding() {
     let out = cinch(&["compress", "--store", "memory:"], input.as_bytes());
     assert!(out.status.success());
     assert!(
-        out.stdout.starts_with(b"[30]{id,name,state}:"),
+        out.stdout
+            .starts_with(b"@json indent=2 nl\n[30]{id,name,state}:"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
@@ -91,9 +117,11 @@ fn expand_inverts_a_lossless_encoding() {
         "{}",
         String::from_utf8_lossy(&back.stderr)
     );
-    let a: serde_json::Value = serde_json::from_slice(&back.stdout).unwrap();
-    let b: serde_json::Value = serde_json::from_str(&input).unwrap();
-    assert_eq!(a, b);
+    assert_eq!(
+        String::from_utf8_lossy(&back.stdout),
+        input,
+        "byte for byte"
+    );
 }
 
 #[test]
@@ -361,7 +389,7 @@ fn compress_into_redis_and_retrieve_from_another_process() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["strategy"], "table+select");
     let key = report["ccr_keys"][0].as_str().unwrap();
-    let back = cinch(&["retrieve", key, "--store", &server.url], b"");
+    let back = cinch(&["retrieve", key, "--dropped", "--store", &server.url], b"");
     assert!(
         back.status.success(),
         "{}",
@@ -451,4 +479,168 @@ fn kompress_compresses_prose_and_its_drops_are_retrievable() {
         .unwrap()
         .contains("/no/such/dir/config.json"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("did not load"));
+}
+
+/// A build log of `n` lines with one failure.
+fn log(n: usize) -> String {
+    let mut s: String = (0..n)
+        .map(|i| {
+            format!(
+                "2026-12-04T10:{:02}:{:02}Z INFO worker-{} job {i} done\n",
+                i / 60 % 60,
+                i % 60,
+                i % 3
+            )
+        })
+        .collect();
+    s.push_str("2026-12-04T11:00:00Z ERROR worker-2 job 4711 failed: disk full\n");
+    s
+}
+
+#[test]
+fn a_pass_through_is_the_input_byte_for_byte() {
+    for input in ["no final line break", "two\nlines", "", "{\"a\": 1}"] {
+        let out = cinch(&["compress", "--store", "memory:"], input.as_bytes());
+        assert!(out.status.success());
+        assert_eq!(String::from_utf8_lossy(&out.stdout), input);
+    }
+}
+
+#[test]
+fn a_memory_store_in_a_one_shot_run_says_its_keys_die_with_it() {
+    let out = cinch(
+        &["compress", "--budget", "200", "--store", "memory:"],
+        log(300).as_bytes(),
+    );
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("live only as long as this process"), "{err}");
+}
+
+#[test]
+fn a_malformed_store_url_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in ["sqlit:/tmp/x.db", "memory", "redis:/localhost"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_cinch"))
+            .args(["retrieve", "0123456789abcdef", "--store", url])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{url}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("unsupported store URL"), "{url}: {err}");
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file was made"
+    );
+}
+
+#[test]
+fn the_budget_holds_and_lossless_only_may_exceed_it_and_says_so() {
+    let input = listing(300);
+    let capped = json(
+        &[
+            "compress", "--json", "--budget", "400", "--store", "memory:",
+        ],
+        input.as_bytes(),
+    );
+    assert!(capped["tokens_after"].as_u64().unwrap() <= 400, "{capped}");
+    let lossless = json(
+        &[
+            "compress",
+            "--json",
+            "--lossless",
+            "--budget",
+            "400",
+            "--store",
+            "memory:",
+        ],
+        input.as_bytes(),
+    );
+    assert_eq!(lossless["lossless"], true, "{lossless}");
+    assert!(lossless["tokens_after"].as_u64().unwrap() > 400);
+    assert!(
+        lossless["reason"]
+            .as_str()
+            .unwrap()
+            .contains("lossless only"),
+        "{lossless}"
+    );
+}
+
+#[test]
+fn a_store_that_cannot_be_written_is_reported_once_and_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, b"not a directory").unwrap();
+    let store = blocker.join("ccr.sqlite");
+    let out = cinch(
+        &[
+            "compress",
+            "--budget",
+            "200",
+            "--store",
+            store.to_str().unwrap(),
+        ],
+        log(300).as_bytes(),
+    );
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("cannot open the store") && !err.contains("store error: store error"),
+        "{err}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        log(300),
+        "nothing dropped"
+    );
+}
+
+#[test]
+fn a_damaged_entry_is_reported_never_returned() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ccr.sqlite");
+    let store = db.to_str().unwrap();
+    let report = json(
+        &[
+            "compress", "--json", "--kind", "lines", "--budget", "200", "--store", store,
+        ],
+        log(300).as_bytes(),
+    );
+    let key = report["ccr_keys"][0].as_str().unwrap().to_string();
+    let ok = cinch(&["retrieve", &key, "--store", store], b"");
+    assert_eq!(String::from_utf8_lossy(&ok.stdout), log(300));
+    // One bit flipped in the stored bytes (kept uncompressed so the flip is in the content).
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (content, codec): (Vec<u8>, i64) = conn
+        .query_row(
+            "SELECT content, codec FROM entries WHERE key = ?1",
+            [&key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let mut flipped = content.clone();
+    let at = flipped.len() - 10;
+    flipped[at] ^= 0x01;
+    conn.execute(
+        "UPDATE entries SET content = ?1 WHERE key = ?2",
+        rusqlite::params![flipped, key],
+    )
+    .unwrap();
+    drop(conn);
+    let bad = cinch(&["retrieve", &key, "--store", store], b"");
+    assert!(!bad.status.success(), "codec {codec}");
+    assert!(
+        bad.stdout.is_empty(),
+        "nothing is printed as if it were the original"
+    );
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains(&key) && (err.contains("corrupt") || err.contains("damaged")),
+        "{err}"
+    );
 }

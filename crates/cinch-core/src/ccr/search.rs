@@ -59,6 +59,23 @@ impl<'a> Items<'a> {
     /// what [`Items::of`] finds.
     pub fn of_entry(e: &Entry<'a>) -> Result<Items<'a>, Unsearchable> {
         let text = std::str::from_utf8(e.original).map_err(|_| Unsearchable::NotText)?;
+        if e.header.kind == "ndjson" {
+            // Rows are the lines that hold a value (blank lines hold none).
+            let values: Vec<Value> = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| serde_json::from_str(l).map_err(|_| Unsearchable::NoArray))
+                .collect::<Result<_, _>>()?;
+            return Ok(Items {
+                json: true,
+                items: text
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(Cow::Borrowed)
+                    .collect(),
+                values,
+            });
+        }
         let Some(path) = &e.header.path else {
             return Ok(Items::of(text));
         };

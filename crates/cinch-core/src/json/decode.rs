@@ -4,6 +4,7 @@
 //! more than the input can justify (row counts are checked against the bytes left), and
 //! reports every problem as a [`DecodeError`] with its byte offset.
 
+use super::style::Style;
 use super::syntax::{is_json_number, is_terminator};
 use crate::ccr::{marker_keys, Key};
 use serde_json::{Map, Number, Value};
@@ -18,6 +19,16 @@ pub struct Decoded {
     pub value: Value,
     /// Whether the original was NDJSON (print one value per line).
     pub ndjson: bool,
+    /// How the original was written (from the encoding's first line; compact without a line
+    /// break when it has none).
+    pub style: Style,
+}
+
+impl Decoded {
+    /// The original document, written as it was.
+    pub fn render(&self) -> String {
+        self.style.render(&self.value, self.ndjson)
+    }
 }
 
 /// Why text could not be decoded.
@@ -41,9 +52,14 @@ pub enum DecodeError {
 
 /// Decodes the table encoding (plain JSON is a valid encoding of itself).
 pub fn decode(text: &str) -> Result<Decoded, DecodeError> {
-    let (ndjson, body, offset) = match text.strip_prefix("@ndjson\n") {
-        Some(rest) => (true, rest, 8),
-        None => (false, text, 0),
+    let tagged = text
+        .starts_with('@')
+        .then(|| text.split_once('\n'))
+        .flatten()
+        .and_then(|(line, rest)| Some((Style::parse_tag(line)?, line.len() + 1, rest)));
+    let (style, ndjson, body, offset) = match tagged {
+        Some(((style, ndjson), offset, rest)) => (style, ndjson, rest, offset),
+        None => (Style::default(), false, text, 0),
     };
     let mut p = Parser {
         s: body.as_bytes(),
@@ -81,7 +97,11 @@ pub fn decode(text: &str) -> Result<Decoded, DecodeError> {
     if ndjson && !value.is_array() {
         return Err(p.err("@ndjson must be followed by an array"));
     }
-    Ok(Decoded { value, ndjson })
+    Ok(Decoded {
+        value,
+        ndjson,
+        style,
+    })
 }
 
 struct Parser<'a> {

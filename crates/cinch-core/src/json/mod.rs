@@ -10,8 +10,10 @@ pub mod decode;
 pub mod encode;
 pub mod parse;
 mod select;
+pub mod style;
 mod syntax;
 
+use crate::ccr::entry::{self, Header, Step};
 use crate::ccr::{marker, Key, StoreError};
 use crate::context::Context;
 use crate::query::{contains_exact, scalar_str};
@@ -25,6 +27,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use style::Style;
 
 /// Per-strategy details for the report.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -93,24 +96,31 @@ pub fn compress_json(text: &str, s: &Context) -> Result<JsonOutcome, JsonError> 
         ndjson: doc.ndjson,
         ..Default::default()
     };
-    let minified = minify(&doc);
+    // Lossless means byte for byte: the style that writes the value back as the input is
+    // recorded in a first line of the encoding; without one, the candidates below are only
+    // value-exact, and the original's bytes are stored under a marker.
+    let style = style::detect(text, &doc.value, doc.ndjson);
+    let minified = match style.and_then(|st| st.tag(doc.ndjson).filter(|_| st != Style::default()))
+    {
+        Some(tag) => format!("{tag}\n{}", minify(&doc)),
+        None => minify(&doc),
+    };
     // The table is encoded only when it may be emitted, and decoded and compared with the
     // input only when it is about to be.
     let encoded = std::cell::OnceCell::new();
     let table = || {
         encoded
-            .get_or_init(|| Some(encode_document(&doc)).filter(|t| *t != minified))
+            .get_or_init(|| {
+                Some(with_tag(encode_document(&doc), style, doc.ndjson)).filter(|t| *t != minified)
+            })
             .as_deref()
     };
     let verified = std::cell::OnceCell::new();
-    let table_ok = || *verified.get_or_init(|| table().is_some_and(|t| round_trips(t, &doc)));
+    let table_ok =
+        || *verified.get_or_init(|| table().is_some_and(|t| round_trips(t, &doc, text, style)));
     let minified_checked = std::cell::OnceCell::new();
-    let minified_ok = || {
-        *minified_checked.get_or_init(|| {
-            parse::parse(&minified)
-                .is_ok_and(|d| d.ndjson == doc.ndjson && strict_eq(&d.value, &doc.value))
-        })
-    };
+    let minified_ok =
+        || *minified_checked.get_or_init(|| round_trips(&minified, &doc, text, style));
 
     // Counting stops at the limit that matters: above the budget only the lossy candidate can
     // win, and a lossy result within the budget is smaller than any lossless one that is not.
@@ -142,12 +152,16 @@ pub fn compress_json(text: &str, s: &Context) -> Result<JsonOutcome, JsonError> 
         }
         best.map(|(text, strategy, n)| (text.to_string(), strategy, n))
     };
-    if let Some((output, strategy, tokens)) = lossless_within(s.budget, &mut details) {
-        return Ok(lossless(output, strategy, tokens, details));
+    let lossless = |(output, strategy, tokens): (String, &'static str, usize),
+                    details: JsonDetails| {
+        lossless(output, strategy, tokens, details, style.is_some(), text, s)
+    };
+    if let Some(best) = lossless_within(s.budget, &mut details) {
+        return lossless(best, details);
     }
     if s.lossless_only {
         return match lossless_within(usize::MAX, &mut details) {
-            Some((output, strategy, tokens)) => Ok(lossless(output, strategy, tokens, details)),
+            Some(best) => lossless(best, details),
             None => Err(JsonError::Unverified),
         };
     }
@@ -160,6 +174,9 @@ pub fn compress_json(text: &str, s: &Context) -> Result<JsonOutcome, JsonError> 
     let (lossy, out, tokens) = loop {
         let mut lossy = Lossy {
             s,
+            original: text,
+            ndjson: doc.ndjson,
+            path: Vec::new(),
             scale,
             floor,
             pending: Vec::new(),
@@ -218,27 +235,54 @@ pub fn compress_json(text: &str, s: &Context) -> Result<JsonOutcome, JsonError> 
             details,
         });
     }
-    let (output, strategy, tokens) =
-        match smaller_lossless.or_else(|| lossless_within(usize::MAX, &mut details)) {
-            Some(best) => best,
-            None => return Err(JsonError::Unverified),
-        };
-    Ok(lossless(output, strategy, tokens, details))
+    match smaller_lossless.or_else(|| lossless_within(usize::MAX, &mut details)) {
+        Some(best) => lossless(best, details),
+        None => Err(JsonError::Unverified),
+    }
 }
 
+/// A verified candidate as the outcome: lossless when the input's bytes come back from it
+/// (`byte_exact`); otherwise only its values do, and the original is stored under a marker
+/// line so that nothing of it is lost.
 fn lossless(
-    output: String,
+    mut output: String,
     strategy: &'static str,
-    tokens: usize,
+    mut tokens: usize,
     details: JsonDetails,
-) -> JsonOutcome {
-    JsonOutcome {
+    byte_exact: bool,
+    original: &str,
+    s: &Context,
+) -> Result<JsonOutcome, JsonError> {
+    let mut ccr_keys = Vec::new();
+    if !byte_exact {
+        let key = s.store.put(s.namespace, original.as_bytes())?;
+        output.push('\n');
+        output.push_str(&marker(
+            &key,
+            "the original bytes: number spellings, escapes or spacing above differ from it",
+        ));
+        tokens = s.counter.count(&output);
+        ccr_keys.push(key);
+    }
+    Ok(JsonOutcome {
         output,
         strategy,
         tokens,
-        lossless: true,
-        ccr_keys: vec![],
+        lossless: byte_exact,
+        ccr_keys,
         details,
+    })
+}
+
+/// `encoded` (which starts with `@ndjson` for NDJSON) with the first line `style` needs.
+fn with_tag(encoded: String, style: Option<Style>, ndjson: bool) -> String {
+    let body = match ndjson {
+        true => encoded.strip_prefix("@ndjson\n").unwrap_or(&encoded),
+        false => &encoded,
+    };
+    match style.unwrap_or_default().tag(ndjson) {
+        Some(tag) => format!("{tag}\n{body}"),
+        None => body.to_string(),
     }
 }
 
@@ -254,8 +298,14 @@ pub fn minify(doc: &Document) -> String {
     }
 }
 
-fn round_trips(encoded: &str, doc: &Document) -> bool {
-    decode::decode(encoded).is_ok_and(|d| d.ndjson == doc.ndjson && strict_eq(&d.value, &doc.value))
+/// Whether `encoded` decodes to `doc`'s value and, when the input's style is known, writes it
+/// back as exactly `text`.
+fn round_trips(encoded: &str, doc: &Document, text: &str, style: Option<Style>) -> bool {
+    decode::decode(encoded).is_ok_and(|d| {
+        d.ndjson == doc.ndjson
+            && strict_eq(&d.value, &doc.value)
+            && (style.is_none() || d.style.writes_exactly(&d.value, d.ndjson, text))
+    })
 }
 
 /// Equality of JSON values that also compares object key order and numbers as written.
@@ -285,6 +335,13 @@ const PROSE_KEEP: usize = 240;
 
 struct Lossy<'a, 'b> {
     s: &'b Context<'a>,
+    /// The input: every array's entry stores it whole, with the path to the array and the
+    /// rows that stayed visible.
+    original: &'b str,
+    /// NDJSON input: the top-level rows are its lines.
+    ndjson: bool,
+    /// Where the walk is: keys and indices from the root.
+    path: Vec<Step>,
     scale: f64,
     /// The least budget an array gets.
     floor: usize,
@@ -305,6 +362,21 @@ impl Lossy<'_, '_> {
         key
     }
 
+    /// The key of the entry for the array at the current path, of which the rows in `kept`
+    /// stay visible: the whole original, so that retrieving the key gives back the input.
+    fn put_array(&mut self, kept: &[usize], n: usize) -> Key {
+        let mut keep = vec![false; n];
+        for &i in kept {
+            keep[i] = true;
+        }
+        let header = Header {
+            kind: if self.ndjson { "ndjson" } else { "json" }.into(),
+            kept: entry::ranges(&keep),
+            path: (!self.ndjson).then(|| self.path.clone()),
+        };
+        self.put(entry::encode(&header, self.original.as_bytes()))
+    }
+
     fn value(&mut self, v: &Value, depth: usize, out: &mut String) {
         match v {
             Value::Object(map) => {
@@ -315,7 +387,9 @@ impl Lossy<'_, '_> {
                     }
                     syntax::push_json_string(out, k);
                     out.push(':');
+                    self.path.push(Step::Key(k.clone()));
                     self.value(v, depth + 1, out);
+                    self.path.pop();
                 }
                 out.push('}');
             }
@@ -330,7 +404,9 @@ impl Lossy<'_, '_> {
                         if i > 0 {
                             out.push(',');
                         }
+                        self.path.push(Step::Index(i));
                         self.value(item, depth + 1, out);
+                        self.path.pop();
                     }
                     out.push(']');
                 }
@@ -393,18 +469,7 @@ impl Lossy<'_, '_> {
         };
         let mut marker_line = None;
         if !dropped.is_empty() {
-            // A JSON array with one row per line, so that a later query can return lines.
-            let mut stored = Vec::with_capacity(dropped.len() * 128);
-            stored.extend_from_slice(b"[\n");
-            for (n, &i) in dropped.iter().enumerate() {
-                if n > 0 {
-                    stored.extend_from_slice(b",\n");
-                }
-                // Writing JSON into a Vec cannot fail.
-                let _ = serde_json::to_writer(&mut stored, rows[i]);
-            }
-            stored.extend_from_slice(b"\n]");
-            let key = self.put(stored);
+            let key = self.put_array(&sel.kept, rows.len());
             let summary = select::summarize_dropped(&cells, &columns, &dropped, rows.len());
             marker_line = Some(marker(&key, &summary));
             let d = &mut self.details;
@@ -510,7 +575,8 @@ impl Lossy<'_, '_> {
             encode_value(&Value::Array(items.to_vec()), Ctx::Block, 0, out);
             return;
         }
-        let key = self.put(format!("[\n{}\n]", texts.join(",\n")));
+        let shown: Vec<usize> = kept.iter().map(|&j| order[j]).collect();
+        let key = self.put_array(&shown, items.len());
         let mut summary = format!(
             "{dropped_items} of {} items omitted; {n} distinct",
             items.len()
