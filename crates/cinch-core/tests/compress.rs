@@ -260,3 +260,59 @@ fn long_number_arrays_are_summarised_with_ranges_and_runs() {
     let items = Items::of_entry(&entry::decode(&stored).unwrap()).unwrap();
     assert_eq!(items.len(), 3007, "the whole array is retrievable");
 }
+
+/// A field whose value is an error status beats a word in a message: of 100 rows, the three
+/// with `status: "error"` stay visible although forty others mention "error" in their text.
+#[test]
+fn rows_whose_status_is_an_error_beat_rows_that_mention_one() {
+    let rows: Vec<Value> = (0..100)
+        .map(|i| {
+            let status = if [17, 54, 91].contains(&i) { "error" } else { "ok" };
+            let message = if i % 5 == 0 {
+                format!("retried after a transient error in step {i}")
+            } else {
+                format!("step {i} finished")
+            };
+            json!({"id": i, "status": status, "message": message})
+        })
+        .collect();
+    let text = serde_json::to_string(&rows).unwrap();
+    let store = MemoryStore::default();
+    let r = compress(
+        &text,
+        &Options {
+            budget: 250,
+            ..Options::default()
+        },
+        &store,
+    );
+    assert_eq!(r.strategy, "table+select");
+    assert!(r.tokens_after <= 250);
+    for id in [17, 54, 91] {
+        assert!(
+            r.output.lines().any(|l| l.starts_with(&format!("{id},error"))),
+            "row {id}: {}",
+            r.output
+        );
+    }
+}
+
+/// A series that steps from 1.0 to 100.0 keeps both rows around the step.
+#[test]
+fn both_rows_around_a_change_point_are_kept() {
+    let rows: Vec<Value> = (0..300)
+        .map(|i| json!({"t": i, "value": if i < 173 { 1.0 } else { 100.0 }, "host": "db-1"}))
+        .collect();
+    let text = serde_json::to_string(&rows).unwrap();
+    let r = compress(
+        &text,
+        &Options {
+            budget: 300,
+            ..Options::default()
+        },
+        &MemoryStore::default(),
+    );
+    assert_eq!(r.strategy, "table+select");
+    assert!(r.output.lines().any(|l| l.starts_with("172,1.0,")), "{}", r.output);
+    assert!(r.output.lines().any(|l| l.starts_with("173,100.0,")), "{}", r.output);
+}

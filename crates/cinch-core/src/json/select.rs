@@ -18,12 +18,14 @@ use std::sync::OnceLock;
 pub enum Reason {
     /// Matches the query.
     Query,
-    /// An error or failure row.
+    /// A row whose fields report an error or failure.
     Error,
     /// Holds a numeric outlier.
     Outlier,
     /// Starts a new level of an ordered numeric series.
     ChangePoint,
+    /// A row whose text mentions an error.
+    ErrorMention,
     /// First or last row.
     Anchor,
     /// The first row of a category value.
@@ -51,12 +53,37 @@ fn error_re() -> &'static Regex {
     })
 }
 
-/// Whether a row reports an error: a value (not a key) with an error word, an HTTP 4xx/5xx
-/// status, or `success`/`ok` false. The row's strings are searched in one pass, one per line
-/// of `strings` (a buffer to reuse; no error word spans a line break).
-fn is_error_row(row: &Map<String, Value>, strings: &mut String) -> bool {
+/// How a row reports an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum ErrorSign {
+    /// A field says so by what it is: a status-like field holding an error word, an HTTP
+    /// 4xx/5xx status, `success`/`ok` false.
+    Field,
+    /// Only a word in free text (a message that mentions an error).
+    Word,
+}
+
+/// Whether and how a row reports an error. The row's strings are searched in one pass, one per
+/// line of `strings` (a buffer to reuse; no error word spans a line break).
+fn error_sign(row: &Map<String, Value>, strings: &mut String) -> Option<ErrorSign> {
     strings.clear();
-    row.iter().any(|(k, v)| is_error_field(k, v, 0, strings)) || error_re().is_match(strings)
+    if row.iter().any(|(k, v)| is_error_field(k, v, 0, strings)) {
+        Some(ErrorSign::Field)
+    } else if error_re().is_match(strings) {
+        Some(ErrorSign::Word)
+    } else {
+        None
+    }
+}
+
+/// A key whose value is an outcome: `status`, `state`, `level`, `result`, `conclusion`, ...
+fn is_status_key(key: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "status", "state", "level", "severity", "result", "outcome", "conclusion", "health",
+        "phase", "error", "errors", "err", "exception",
+    ];
+    let k = key.to_ascii_lowercase();
+    NAMES.contains(&k.as_str()) || k.ends_with("_status") || k.ends_with("status") && k.len() < 24
 }
 
 /// Whether a field signals an error by its value's type and its key; strings are collected
@@ -71,6 +98,8 @@ fn is_error_field(key: &str, v: &Value, depth: usize, strings: &mut String) -> b
             && key.as_bytes()[key.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
     };
     match v {
+        // `status: "failed"` says more than a message that mentions a failure.
+        Value::String(s) if s.len() <= 64 && is_status_key(key) && error_re().is_match(s) => true,
         Value::String(s) => {
             if s.len() <= 512 {
                 strings.push_str(s);
@@ -107,8 +136,9 @@ pub(crate) fn select(
 ) -> Selection {
     let n = rows.len();
     let mut reason: Vec<Option<Reason>> = vec![None; n];
+    // A row kept for several reasons ranks by the weightiest.
     let mark = |i: usize, r: Reason, reason: &mut Vec<Option<Reason>>| {
-        if reason[i].is_none() {
+        if reason[i].is_none_or(|x| r < x) {
             reason[i] = Some(r);
         }
     };
@@ -136,12 +166,18 @@ pub(crate) fn select(
         }
     }
 
-    // Errors, unless they are the norm (then they say nothing about a row).
+    // Errors, unless they are the norm (then they say nothing about a row): rows whose fields
+    // say so first, then rows whose text only mentions one.
     let mut strings = String::new();
-    let errors: Vec<usize> = (0..n)
-        .filter(|&i| is_error_row(rows[i], &mut strings))
-        .collect();
-    if !errors.is_empty() && errors.len() * 2 <= n {
+    let signs: Vec<Option<ErrorSign>> = (0..n).map(|i| error_sign(rows[i], &mut strings)).collect();
+    for (sign, r) in [
+        (ErrorSign::Field, Reason::Error),
+        (ErrorSign::Word, Reason::ErrorMention),
+    ] {
+        let errors: Vec<usize> = (0..n).filter(|&i| signs[i] == Some(sign)).collect();
+        if errors.is_empty() || errors.len() * 2 > n {
+            continue;
+        }
         // All of them when they fit in half the budget; past that (thousands of failures) an
         // even sample, and the marker's summary counts the rest.
         let cost: usize = errors.iter().map(|&i| costs[i]).sum();
@@ -152,7 +188,7 @@ pub(crate) fn select(
         };
         let keep = keep.max(1);
         for j in 0..keep {
-            mark(errors[j * errors.len() / keep], Reason::Error, &mut reason);
+            mark(errors[j * errors.len() / keep], r, &mut reason);
         }
     }
 
@@ -254,6 +290,7 @@ fn reason_name(r: Reason) -> &'static str {
     match r {
         Reason::Query => "query",
         Reason::Error => "error",
+        Reason::ErrorMention => "error_mention",
         Reason::Outlier => "outlier",
         Reason::ChangePoint => "change_point",
         Reason::Anchor => "anchor",
@@ -346,6 +383,9 @@ fn change_points(nums: &[Option<f64>]) -> Vec<usize> {
     let mut steps: Vec<f64> = series.windows(2).map(|w| (w[1].1 - w[0].1).abs()).collect();
     steps.sort_by(f64::total_cmp);
     let scale = median(&steps) * 1.4826;
+    // A flat series with one step has a median step of zero: any shift is then a change.
+    let largest = steps.last().copied().unwrap_or(0.0);
+    let scale = if scale > 0.0 { scale } else { largest * 1e-3 };
     if scale <= 0.0 || !scale.is_finite() {
         return Vec::new();
     }
@@ -466,7 +506,8 @@ mod tests {
     #[test]
     fn error_rows_by_value_not_key() {
         let mut buf = String::new();
-        let mut is_error = |v: serde_json::Value| is_error_row(v.as_object().unwrap(), &mut buf);
+        let mut is_error =
+            |v: serde_json::Value| error_sign(v.as_object().unwrap(), &mut buf).is_some();
         assert!(is_error(
             serde_json::json!({"msg": "request failed: timeout"})
         ));
