@@ -82,6 +82,25 @@ fn repeated_url_prefixes_use_a_dictionary() {
 }
 
 #[test]
+fn maps_of_records_keyed_by_id_become_keyed_tables() {
+    let rows: Vec<String> = (0..12)
+        .map(|i| {
+            format!(
+                r#""i-{i:04}":{{"state":"running","type":"t3.micro","az":"eu-west-1a","cpu":{i}}}"#
+            )
+        })
+        .collect();
+    let text = format!(r#"{{"instances":{{{}}},"count":12}}"#, rows.join(","));
+    let enc = round_trip(&text);
+    assert!(
+        enc.starts_with("{\"instances\":{12}{state,type,az,cpu}:\ni-0000,running,t3.micro,"),
+        "{enc}"
+    );
+    // Keys that look like numbers, literals or nothing stay strings.
+    round_trip(r#"{"1":{"a":1},"null":{"a":2},"":{"a":3},"1.0":{"a":4}}"#);
+}
+
+#[test]
 fn ndjson_comes_back_as_ndjson() {
     let enc = round_trip("{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
     assert!(enc.starts_with("@ndjson\n"));
@@ -135,6 +154,23 @@ fn json_value() -> impl Strategy<Value = Value> {
             prop::collection::vec((keys.clone(), inner.clone()), 0..5).prop_map(
                 |kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
             ),
+            // Maps of records keyed by id: keyed tables.
+            prop::collection::vec(
+                (
+                    prop::sample::select(vec!["1001", "a-1", "", "null", "x,y", "~b", "k"]),
+                    prop::collection::vec((keys.clone(), inner.clone()), 0..4)
+                ),
+                2..6
+            )
+            .prop_map(|entries| Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, kv)| (
+                        k.to_string(),
+                        Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+                    ))
+                    .collect()
+            )),
             // Arrays of similar objects, the shape tables are for.
             prop::collection::vec(prop::collection::vec((keys, inner), 0..4), 2..6).prop_map(
                 |rows| {

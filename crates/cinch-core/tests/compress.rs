@@ -267,7 +267,11 @@ fn long_number_arrays_are_summarised_with_ranges_and_runs() {
 fn rows_whose_status_is_an_error_beat_rows_that_mention_one() {
     let rows: Vec<Value> = (0..100)
         .map(|i| {
-            let status = if [17, 54, 91].contains(&i) { "error" } else { "ok" };
+            let status = if [17, 54, 91].contains(&i) {
+                "error"
+            } else {
+                "ok"
+            };
             let message = if i % 5 == 0 {
                 format!("retried after a transient error in step {i}")
             } else {
@@ -290,7 +294,9 @@ fn rows_whose_status_is_an_error_beat_rows_that_mention_one() {
     assert!(r.tokens_after <= 250);
     for id in [17, 54, 91] {
         assert!(
-            r.output.lines().any(|l| l.starts_with(&format!("{id},error"))),
+            r.output
+                .lines()
+                .any(|l| l.starts_with(&format!("{id},error"))),
             "row {id}: {}",
             r.output
         );
@@ -313,6 +319,64 @@ fn both_rows_around_a_change_point_are_kept() {
         &MemoryStore::default(),
     );
     assert_eq!(r.strategy, "table+select");
-    assert!(r.output.lines().any(|l| l.starts_with("172,1.0,")), "{}", r.output);
-    assert!(r.output.lines().any(|l| l.starts_with("173,100.0,")), "{}", r.output);
+    assert!(
+        r.output.lines().any(|l| l.starts_with("172,1.0,")),
+        "{}",
+        r.output
+    );
+    assert!(
+        r.output.lines().any(|l| l.starts_with("173,100.0,")),
+        "{}",
+        r.output
+    );
+}
+
+/// `{"id1": {...}, "id2": {...}}` is a table of records like an array: over the budget its
+/// rows are selected, the one the query names by its key is kept, and a query on the stored
+/// entry finds any record by key or field.
+#[test]
+fn maps_of_records_keyed_by_id_are_selected_like_arrays() {
+    let instances: serde_json::Map<String, Value> = (0..400)
+        .map(|i| {
+            let state = if i == 211 { "stopped" } else { "running" };
+            (
+                format!("i-{i:08x}"),
+                json!({"state": state, "type": "t3.micro", "az": format!("eu-west-1{}", ["a", "b", "c"][i % 3]), "cpu": i % 7}),
+            )
+        })
+        .collect();
+    let text = serde_json::to_string(&json!({"Instances": instances})).unwrap();
+    let store = MemoryStore::default();
+    let r = compress(
+        &text,
+        &Options {
+            budget: 400,
+            query: "what is i-0000012c doing".into(),
+            ..Options::default()
+        },
+        &store,
+    );
+    assert_eq!(r.strategy, "table+select", "{:?}", r.reason);
+    assert!(r.tokens_after <= 400);
+    assert!(r.output.starts_with("{\"Instances\":{"), "{}", r.output);
+    assert!(
+        r.output.contains("\ni-0000012c,running,"),
+        "the queried key: {}",
+        r.output
+    );
+    assert!(
+        r.output.contains("\ni-000000d3,stopped,"),
+        "the odd state: {}",
+        r.output
+    );
+    let key = marker_keys(&r.output)[0].clone();
+    let stored = store.get(DEFAULT_NAMESPACE, &key).unwrap();
+    let e = entry::decode(&stored).unwrap();
+    let items = Items::of_entry(&e).unwrap();
+    assert_eq!(items.len(), 400);
+    let hits = items.matching(&cinch_core::query::Query::parse("state = stopped"));
+    assert_eq!(hits.len(), 1);
+    assert!(items.items[hits[0]].contains("i-000000d3"));
+    let by_key = items.matching(&cinch_core::query::Query::parse("i-00000001"));
+    assert!(items.items[by_key[0]].starts_with("{\"i-00000001\""));
 }

@@ -30,6 +30,9 @@ pub struct Items<'a> {
     /// The items, in stored order.
     pub items: Vec<Cow<'a, str>>,
     values: Vec<Value>,
+    /// Items are entries of a map of records, `{"key": record}`: the record is matched, and
+    /// its key searched like a value.
+    keyed: bool,
 }
 
 impl<'a> Items<'a> {
@@ -45,6 +48,7 @@ impl<'a> Items<'a> {
                     json: true,
                     items,
                     values,
+                    keyed: false,
                 };
             }
         }
@@ -52,6 +56,7 @@ impl<'a> Items<'a> {
             json: false,
             items: content.lines().map(Cow::Borrowed).collect(),
             values: Vec::new(),
+            keyed: false,
         }
     }
 
@@ -74,6 +79,7 @@ impl<'a> Items<'a> {
                     .map(Cow::Borrowed)
                     .collect(),
                 values,
+                keyed: false,
             });
         }
         let Some(path) = &e.header.path else {
@@ -88,8 +94,15 @@ impl<'a> Items<'a> {
             }
             .ok_or(Unsearchable::NoArray)?;
         }
-        let Value::Array(values) = value else {
-            return Err(Unsearchable::NoArray);
+        let keyed = value.is_object();
+        let values = match value {
+            Value::Array(values) => values,
+            // A map of records keyed by id: each entry is an item, `{"key": record}`.
+            Value::Object(map) => map
+                .into_iter()
+                .map(|(k, v)| Value::Object([(k, v)].into_iter().collect()))
+                .collect(),
+            _ => return Err(Unsearchable::NoArray),
         };
         let items = values
             .iter()
@@ -99,6 +112,7 @@ impl<'a> Items<'a> {
             json: true,
             items,
             values,
+            keyed,
         })
     }
 
@@ -117,9 +131,28 @@ impl<'a> Items<'a> {
         self.items.is_empty()
     }
 
-    /// The searchable texts of item `i`: a JSON item's values, or the line.
+    /// The record of item `i` and, for a map's entry, its key.
+    fn record(&self, i: usize) -> (Option<&Value>, Option<&str>) {
+        match (self.keyed, self.values.get(i)) {
+            (true, Some(Value::Object(entry))) => match entry.iter().next() {
+                Some((k, v)) => (Some(v), Some(k.as_str())),
+                None => (None, None),
+            },
+            (_, v) => (v, None),
+        }
+    }
+
+    /// The searchable texts of item `i`: a JSON item's values (and a map entry's key), or the
+    /// line.
     fn texts(&self, i: usize) -> Vec<&str> {
-        match self.values.get(i) {
+        let (record, key) = self.record(i);
+        let mut texts = self.record_texts(i, record);
+        texts.extend(key);
+        texts
+    }
+
+    fn record_texts<'s>(&'s self, i: usize, record: Option<&'s Value>) -> Vec<&'s str> {
+        match record {
             Some(Value::Object(row)) => leaf_texts(row),
             Some(Value::String(s)) => vec![s.as_str()],
             Some(Value::Number(n)) => vec![n.as_str()],
@@ -137,7 +170,7 @@ impl<'a> Items<'a> {
         let texts: Vec<Vec<&str>> = (0..self.len()).map(|i| self.texts(i)).collect();
         let exact: Vec<usize> = (0..self.len())
             .filter(|&i| {
-                let clause = match self.values.get(i) {
+                let clause = match self.record(i).0 {
                     Some(Value::Object(row)) => {
                         query.clauses.iter().any(|c| clause_matches(row, c))
                     }

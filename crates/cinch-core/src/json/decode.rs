@@ -151,6 +151,7 @@ impl<'a> Parser<'a> {
             return Err(self.err("nesting too deep"));
         }
         match self.peek() {
+            Some(b'{') if self.table_ahead() => self.table(depth),
             Some(b'{') => self.object(depth, in_cell),
             Some(b'[') if self.table_ahead() => self.table(depth),
             Some(b'[') => self.array(depth, in_cell),
@@ -281,14 +282,17 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// `[digits]{` starts a table.
+    /// `[digits]{` starts a table, `{digits}{` a keyed table (a map of records; in JSON an
+    /// object's first key is a string, so a digit cannot follow its brace).
     fn table_ahead(&self) -> bool {
         let rest = &self.s[self.pos..];
-        if rest.first() != Some(&b'[') {
-            return false;
-        }
+        let close = match rest.first() {
+            Some(b'[') => b']',
+            Some(b'{') => b'}',
+            _ => return false,
+        };
         let digits = rest[1..].iter().take_while(|b| b.is_ascii_digit()).count();
-        digits > 0 && rest.get(1 + digits) == Some(&b']') && rest.get(2 + digits) == Some(&b'{')
+        digits > 0 && rest.get(1 + digits) == Some(&close) && rest.get(2 + digits) == Some(&b'{')
     }
 
     fn dictionary(&mut self) -> Result<(), DecodeError> {
@@ -318,7 +322,8 @@ impl<'a> Parser<'a> {
 
     fn table(&mut self, depth: usize) -> Result<Value, DecodeError> {
         let dict = std::mem::take(&mut self.dict);
-        self.expect(b'[')?;
+        let keyed = self.peek() == Some(b'{');
+        self.pos += 1;
         let start = self.pos;
         while matches!(self.peek(), Some(b'0'..=b'9')) {
             self.pos += 1;
@@ -326,7 +331,7 @@ impl<'a> Parser<'a> {
         let rows: usize = self.text[start..self.pos]
             .parse()
             .map_err(|_| self.err("bad row count"))?;
-        self.expect(b']')?;
+        self.expect(if keyed { b'}' } else { b']' })?;
         self.expect(b'{')?;
         let mut columns: Vec<(Vec<String>, bool)> = Vec::new();
         loop {
@@ -387,8 +392,18 @@ impl<'a> Parser<'a> {
             return Err(self.err("row count exceeds the input"));
         }
         let mut out = Vec::with_capacity(rows);
+        let mut by_key = Map::new();
         for r in 0..rows {
             let mut row = Map::new();
+            let key = if keyed {
+                let Some(Value::String(key)) = self.cell(true, &[], depth + 1)? else {
+                    return Err(self.err("a keyed row must start with its key"));
+                };
+                self.expect(b',')?;
+                Some(key)
+            } else {
+                None
+            };
             for (c, (path, strings)) in columns.iter().enumerate() {
                 // The rows array and the flattened paths are nesting too, as in JSON.
                 if let Some(v) = self.cell(*strings, &dict, depth + 1 + path.len())? {
@@ -408,7 +423,14 @@ impl<'a> Parser<'a> {
                     (Mode::Inline, true) => self.expect(if r + 1 == rows { b')' } else { b';' })?,
                 }
             }
-            out.push(Value::Object(row));
+            match key {
+                Some(key) => {
+                    if by_key.insert(key, Value::Object(row)).is_some() {
+                        return Err(self.err("duplicate key"));
+                    }
+                }
+                None => out.push(Value::Object(row)),
+            }
         }
         if rows == 0 && matches!(mode, Mode::Inline) {
             self.expect(b')')?;
@@ -421,7 +443,11 @@ impl<'a> Parser<'a> {
             self.markers
                 .extend(marker_keys(&self.text[start..self.pos]));
         }
-        Ok(Value::Array(out))
+        Ok(if keyed {
+            Value::Object(by_key)
+        } else {
+            Value::Array(out)
+        })
     }
 
     fn cell(

@@ -82,6 +82,12 @@ pub(crate) fn encode_value(value: &Value, ctx: Ctx, depth: usize, out: &mut Stri
             out.push(']');
         }
         Value::Object(map) => {
+            if depth < MAX_DEPTH {
+                if let Some(table) = map_table_if_smaller(map, ctx, depth) {
+                    out.push_str(&table);
+                    return;
+                }
+            }
             out.push('{');
             for (i, (k, v)) in map.iter().enumerate() {
                 if i > 0 {
@@ -97,9 +103,36 @@ pub(crate) fn encode_value(value: &Value, ctx: Ctx, depth: usize, out: &mut Stri
     }
 }
 
+/// An object whose values are records (`{"id-1": {...}, "id-2": {...}}`) written as a keyed
+/// table, when that is estimated to cost fewer tokens than JSON.
+fn map_table_if_smaller(map: &Map<String, Value>, ctx: Ctx, depth: usize) -> Option<String> {
+    let (keys, rows) = record_map(map)?;
+    let table = Table::build(&rows)?;
+    table_saves(&table, &rows).then(|| table.render_keyed(&keys, &rows, ctx, depth))
+}
+
+/// The keys of a map of records, and the records.
+pub(crate) type KeyedRows<'a> = (Vec<&'a str>, Vec<&'a Map<String, Value>>);
+
+/// The keys and records of an object whose values are all objects, two or more: a map of
+/// records keyed by id, name or path.
+pub(crate) fn record_map(map: &Map<String, Value>) -> Option<KeyedRows<'_>> {
+    if map.len() < 2 {
+        return None;
+    }
+    let rows: Vec<&Map<String, Value>> =
+        map.values().map(Value::as_object).collect::<Option<_>>()?;
+    Some((map.keys().map(String::as_str).collect(), rows))
+}
+
 fn table_if_smaller(items: &[Value], ctx: Ctx, depth: usize) -> Option<String> {
     let rows = object_rows(items)?;
     let table = Table::build(&rows)?;
+    table_saves(&table, &rows).then(|| table.render(&rows, ctx, depth, true))
+}
+
+/// Whether `table` is estimated to cost fewer tokens than `rows` written as JSON objects.
+fn table_saves(table: &Table, rows: &[&Map<String, Value>]) -> bool {
     // A table saves the keys repeated in every row and costs its header plus one separator
     // per empty cell; weigh those instead of serialising the array again at every level.
     let mut saved = 2 * rows.len();
@@ -115,7 +148,7 @@ fn table_if_smaller(items: &[Value], ctx: Ctx, depth: usize) -> Option<String> {
         saved += present * name;
         empty += rows.len() - present;
     }
-    (header + empty < saved).then(|| table.render(&rows, ctx, depth, true))
+    header + empty < saved
 }
 
 /// The rows of an array that can be a table: two or more, all objects.
@@ -170,7 +203,29 @@ impl Table {
         depth: usize,
         with_dictionary: bool,
     ) -> String {
-        let plain = self.render_with(rows, ctx, depth, &Dictionary::default());
+        self.render_maybe_keyed(None, rows, ctx, depth, with_dictionary)
+    }
+
+    /// Renders a map of records: `{N}{columns}:`, each row's first cell its key.
+    pub fn render_keyed(
+        &self,
+        keys: &[&str],
+        rows: &[&Map<String, Value>],
+        ctx: Ctx,
+        depth: usize,
+    ) -> String {
+        self.render_maybe_keyed(Some(keys), rows, ctx, depth, true)
+    }
+
+    fn render_maybe_keyed(
+        &self,
+        keys: Option<&[&str]>,
+        rows: &[&Map<String, Value>],
+        ctx: Ctx,
+        depth: usize,
+        with_dictionary: bool,
+    ) -> String {
+        let plain = self.render_with(keys, rows, ctx, depth, &Dictionary::default());
         if ctx == Ctx::Inline || !with_dictionary {
             return plain;
         }
@@ -178,7 +233,7 @@ impl Table {
         if dict.entries.is_empty() {
             return plain;
         }
-        let with = self.render_with(rows, ctx, depth, &dict);
+        let with = self.render_with(keys, rows, ctx, depth, &dict);
         if estimate(&with) < estimate(&plain) {
             with
         } else {
@@ -188,6 +243,7 @@ impl Table {
 
     fn render_with(
         &self,
+        keys: Option<&[&str]>,
         rows: &[&Map<String, Value>],
         ctx: Ctx,
         depth: usize,
@@ -209,9 +265,15 @@ impl Table {
             }
             out.push('\n');
         }
-        out.push('[');
+        let (open, close) = if keys.is_some() {
+            ('{', '}')
+        } else {
+            ('[', ']')
+        };
+        out.push(open);
         out.push_str(&rows.len().to_string());
-        out.push_str("]{");
+        out.push(close);
+        out.push('{');
         for (i, col) in self.columns.iter().enumerate() {
             if i > 0 {
                 out.push(',');
@@ -235,6 +297,12 @@ impl Table {
         for (r, row) in rows.iter().enumerate() {
             if ctx == Ctx::Inline && r > 0 {
                 out.push(';');
+            }
+            if let Some(key) = keys.and_then(|k| k.get(r)) {
+                // A key is always a string; an empty one must be quoted to be told from none.
+                let key = Value::String((*key).to_string());
+                render_cell(&key, true, &Dictionary::default(), depth, &mut out);
+                out.push(',');
             }
             for (c, col) in self.columns.iter().enumerate() {
                 if c > 0 {

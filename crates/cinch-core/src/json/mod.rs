@@ -20,7 +20,7 @@ use crate::query::{contains_exact, scalar_str};
 use crate::tokens::estimate;
 use encode::{
     compact_json, encode_document, encode_value, estimate_encoded, estimate_value, object_rows,
-    Cells, Ctx, Table,
+    record_map, Cells, Ctx, Table,
 };
 use parse::{Document, NotJson};
 use serde::Serialize;
@@ -379,6 +379,11 @@ impl Lossy<'_, '_> {
 
     fn value(&mut self, v: &Value, depth: usize, out: &mut String) {
         match v {
+            Value::Object(map) if depth < 64 && map.len() >= 4 && record_map(map).is_some() => {
+                if let Some((keys, rows)) = record_map(map) {
+                    self.rows(Some(&keys), &rows, depth, out);
+                }
+            }
             Value::Object(map) => {
                 out.push('{');
                 for (i, (k, v)) in map.iter().enumerate() {
@@ -395,7 +400,7 @@ impl Lossy<'_, '_> {
             }
             Value::Array(items) if depth < 64 => {
                 if let Some(rows) = object_rows(items) {
-                    self.rows(&rows, depth, out)
+                    self.rows(None, &rows, depth, out)
                 } else if items.len() > 16 && items.iter().all(|v| v.is_string() || v.is_number()) {
                     self.scalars(items, out)
                 } else {
@@ -418,7 +423,14 @@ impl Lossy<'_, '_> {
         }
     }
 
-    fn rows(&mut self, rows: &[&Map<String, Value>], depth: usize, out: &mut String) {
+    /// The rows of an array of records, or with `keys` of a map of records keyed by id.
+    fn rows(
+        &mut self,
+        keys: Option<&[&str]>,
+        rows: &[&Map<String, Value>],
+        depth: usize,
+        out: &mut String,
+    ) {
         let table = Table::layout(rows);
         let columns = table
             .as_ref()
@@ -447,7 +459,7 @@ impl Lossy<'_, '_> {
         let total: usize = costs.iter().sum();
         let budget = ((total as f64 * self.scale) as usize).max(self.floor);
         let sel = if total > budget && rows.len() >= 4 {
-            select::select(rows, &cells, self.s.query, &costs, budget)
+            select::select(rows, keys, &cells, self.s.query, &costs, budget)
         } else {
             select::Selection {
                 kept: (0..rows.len()).collect(),
@@ -500,13 +512,28 @@ impl Lossy<'_, '_> {
         } else {
             None
         };
+        let kept_keys: Option<Vec<&str>> = keys.map(|k| sel.kept.iter().map(|&i| k[i]).collect());
         match (table, marker_line) {
             (Some(t), m) => {
-                out.push_str(&t.render(&kept_refs, Ctx::Block, depth, true));
+                out.push_str(&match &kept_keys {
+                    Some(k) => t.render_keyed(k, &kept_refs, Ctx::Block, depth),
+                    None => t.render(&kept_refs, Ctx::Block, depth, true),
+                });
                 if let Some(m) = m {
                     out.push_str(&m);
                     out.push('\n');
                 }
+            }
+            (None, m) if kept_keys.is_some() => {
+                // Too few records left for a table: plain JSON, the marker under a key of its own.
+                let mut map = Map::new();
+                for (k, r) in kept_keys.iter().flatten().zip(&kept_refs) {
+                    map.insert((*k).to_string(), Value::Object((*r).clone()));
+                }
+                if let Some(m) = m {
+                    map.insert("…".into(), Value::String(m));
+                }
+                out.push_str(&compact_json(&map));
             }
             (None, m) => {
                 out.push('[');

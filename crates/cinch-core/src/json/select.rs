@@ -79,8 +79,19 @@ fn error_sign(row: &Map<String, Value>, strings: &mut String) -> Option<ErrorSig
 /// A key whose value is an outcome: `status`, `state`, `level`, `result`, `conclusion`, ...
 fn is_status_key(key: &str) -> bool {
     const NAMES: &[&str] = &[
-        "status", "state", "level", "severity", "result", "outcome", "conclusion", "health",
-        "phase", "error", "errors", "err", "exception",
+        "status",
+        "state",
+        "level",
+        "severity",
+        "result",
+        "outcome",
+        "conclusion",
+        "health",
+        "phase",
+        "error",
+        "errors",
+        "err",
+        "exception",
     ];
     let k = key.to_ascii_lowercase();
     NAMES.contains(&k.as_str()) || k.ends_with("_status") || k.ends_with("status") && k.len() < 24
@@ -129,6 +140,7 @@ fn is_error_field(key: &str, v: &Value, depth: usize, strings: &mut String) -> b
 /// while they fit, then relevance and even spacing fill what is left.
 pub(crate) fn select(
     rows: &[&Map<String, Value>],
+    keys: Option<&[&str]>,
     cells: &Cells,
     query: &Query,
     costs: &[usize],
@@ -143,7 +155,18 @@ pub(crate) fn select(
         }
     };
     // Query: clauses and exact terms are hard matches.
-    let texts: Vec<Vec<&str>> = rows.iter().map(|r| leaf_texts(r)).collect();
+    // A map's keys (ids, names) are searched like values.
+    let texts: Vec<Vec<&str>> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut t = leaf_texts(r);
+            if let Some(k) = keys.and_then(|k| k.get(i)) {
+                t.push(k);
+            }
+            t
+        })
+        .collect();
     for i in 0..n {
         let clause_hit = query.clauses.iter().any(|c| clause_matches(rows[i], c));
         let exact_hit = query
