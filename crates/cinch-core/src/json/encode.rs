@@ -183,6 +183,15 @@ impl Table {
         Some(table)
     }
 
+    /// A table of only `columns` (a projection of another table's), with their string tags
+    /// for `rows`.
+    pub fn with_columns(rows: &[&Map<String, Value>], mut columns: Vec<Column>) -> Table {
+        for col in &mut columns {
+            col.strings = wants_string_tag(rows, &col.path);
+        }
+        Table { columns }
+    }
+
     /// The columns alone, without the string tags that only rendering needs.
     pub fn layout(rows: &[&Map<String, Value>]) -> Option<Table> {
         let mut columns = Vec::new();

@@ -377,6 +377,146 @@ impl Lossy<'_, '_> {
         self.put(entry::encode(&header, self.original.as_bytes()))
     }
 
+    /// An object, each value walked in turn.
+    fn object(&mut self, map: &Map<String, Value>, depth: usize, out: &mut String) {
+        out.push('{');
+        for (i, (k, v)) in map.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            syntax::push_json_string(out, k);
+            out.push(':');
+            self.path.push(Step::Key(k.clone()));
+            self.value(v, depth + 1, out);
+            self.path.pop();
+        }
+        out.push('}');
+    }
+
+    /// An object in about `budget` tokens: the fields that hold what the query asks for
+    /// first, then the others in order, each whole while it fits; a field too large for what
+    /// is left walked within it (objects field by field, arrays selected); and a note naming
+    /// the fields left out (they are in the stored original). Fields keep their order.
+    fn object_within(
+        &mut self,
+        map: &Map<String, Value>,
+        budget: usize,
+        depth: usize,
+        out: &mut String,
+    ) {
+        enum Fit {
+            Whole,
+            Within(usize),
+        }
+        let query = self.s.query;
+        let asks = |v: &Value| {
+            (!query.clauses.is_empty() || !query.exact.is_empty()) && {
+                let text = compact_json(v);
+                query
+                    .clauses
+                    .iter()
+                    .any(|c| contains_exact(&text, &c.value))
+                    || query.exact.iter().any(|t| contains_exact(&text, t))
+            }
+        };
+        let fields: Vec<(&String, &Value, usize, usize, bool)> = map
+            .iter()
+            .map(|(k, v)| (k, v, estimate(k) + 2, self.cost(v, true), asks(v)))
+            .collect();
+        let mut plan: Vec<Option<Fit>> = fields.iter().map(|_| None).collect();
+        let mut left = budget;
+        for wanted in [true, false] {
+            for (f, (_, v, head, cost, asked)) in fields.iter().enumerate() {
+                if *asked != wanted {
+                    continue;
+                }
+                let nested = matches!(v, Value::Object(_) | Value::Array(_));
+                if head + cost <= left {
+                    plan[f] = Some(Fit::Whole);
+                    left -= head + cost;
+                } else if nested && left >= head + 40 && depth < 64 {
+                    plan[f] = Some(Fit::Within(left - head));
+                    left = 0;
+                }
+            }
+        }
+        let mut omitted: Vec<&str> = Vec::new();
+        let mut first = true;
+        out.push('{');
+        for ((k, v, ..), fit) in fields.iter().zip(&plan) {
+            let Some(fit) = fit else {
+                omitted.push(k);
+                continue;
+            };
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            syntax::push_json_string(out, k);
+            out.push(':');
+            self.path.push(Step::Key((*k).clone()));
+            match (fit, v) {
+                (Fit::Whole, _) => self.value(v, depth + 1, out),
+                (Fit::Within(room), Value::Object(m)) => {
+                    self.object_within(m, *room, depth + 1, out)
+                }
+                (Fit::Within(room), _) => {
+                    // The array gets what is left, as a share of its own cost.
+                    let (scale, floor) = (self.scale, self.floor);
+                    self.scale = *room as f64 / self.cost(v, false).max(1) as f64;
+                    self.floor = self.floor.min(*room);
+                    self.value(v, depth + 1, out);
+                    (self.scale, self.floor) = (scale, floor);
+                }
+            }
+            self.path.pop();
+        }
+        if !omitted.is_empty() {
+            if !first {
+                out.push(',');
+            }
+            let names: Vec<&str> = omitted.iter().take(6).copied().collect();
+            let more = if omitted.len() > names.len() {
+                ", …"
+            } else {
+                ""
+            };
+            out.push_str("\"…\":");
+            let note = format!("{} more fields: {}{more}", omitted.len(), names.join(", "));
+            syntax::push_json_string(out, &note);
+        }
+        out.push('}');
+    }
+
+    /// About what `v` costs once rendered by this pass: long strings cut or offloaded, and (for
+    /// the records of a wide array, `nested`) its own arrays selected at the pass's scale.
+    fn cost(&self, v: &Value, nested: bool) -> usize {
+        match v {
+            Value::String(s) if s.len() >= OPAQUE_MIN && is_opaque(s) => 16,
+            Value::String(s) if s.len() >= PROSE_MIN => {
+                estimate(&s[..PROSE_KEEP.min(s.len())]) + 16
+            }
+            Value::Array(items) => {
+                let full = 1 + items
+                    .iter()
+                    .map(|i| self.cost(i, nested) + 1)
+                    .sum::<usize>();
+                if nested && items.len() >= 4 {
+                    full.min(((full as f64 * self.scale) as usize).max(self.floor) + 40)
+                } else {
+                    full
+                }
+            }
+            Value::Object(m) => {
+                1 + m
+                    .iter()
+                    .map(|(k, v)| estimate(k) + 2 + self.cost(v, nested))
+                    .sum::<usize>()
+            }
+            scalar => estimate_value(scalar),
+        }
+    }
+
     fn value(&mut self, v: &Value, depth: usize, out: &mut String) {
         match v {
             Value::Object(map) if depth < 64 && map.len() >= 4 && record_map(map).is_some() => {
@@ -384,20 +524,7 @@ impl Lossy<'_, '_> {
                     self.rows(Some(&keys), &rows, depth, out);
                 }
             }
-            Value::Object(map) => {
-                out.push('{');
-                for (i, (k, v)) in map.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    syntax::push_json_string(out, k);
-                    out.push(':');
-                    self.path.push(Step::Key(k.clone()));
-                    self.value(v, depth + 1, out);
-                    self.path.pop();
-                }
-                out.push('}');
-            }
+            Value::Object(map) => self.object(map, depth, out),
             Value::Array(items) if depth < 64 => {
                 if let Some(rows) = object_rows(items) {
                     self.rows(None, &rows, depth, out)
@@ -439,26 +566,60 @@ impl Lossy<'_, '_> {
         let cells = Cells::new(rows, &columns);
         // A row costs its cells plus a separator each; a row that is not a table row costs
         // its keys too.
-        let costs: Vec<usize> = (0..rows.len())
-            .map(|i| match &table {
-                Some(_) => {
-                    1 + cells
-                        .row(i)
-                        .iter()
-                        .map(|v| v.map_or(0, estimate_value) + 1)
-                        .sum::<usize>()
-                }
-                None => {
-                    1 + rows[i]
-                        .iter()
-                        .map(|(k, v)| estimate(k) + 2 + estimate_value(v))
-                        .sum::<usize>()
-                }
-            })
-            .collect();
-        let total: usize = costs.iter().sum();
+        let table_costs = |nested: bool| -> Vec<usize> {
+            (0..rows.len())
+                .map(|i| match &table {
+                    Some(_) if !nested => {
+                        1 + cells
+                            .row(i)
+                            .iter()
+                            .map(|v| v.map_or(0, |v| self.cost(v, false)) + 1)
+                            .sum::<usize>()
+                    }
+                    _ => {
+                        1 + rows[i]
+                            .iter()
+                            .map(|(k, v)| estimate(k) + 2 + self.cost(v, nested))
+                            .sum::<usize>()
+                    }
+                })
+                .collect()
+        };
+        let full = table_costs(false);
+        let total: usize = full.iter().sum();
         let budget = ((total as f64 * self.scale) as usize).max(self.floor);
-        let sel = if total > budget && rows.len() >= 4 {
+        // Records too large to show several of whole (a pod, a release with its notes, a commit
+        // with its files) are shown one by one, each with its own arrays selected and, past
+        // half the array's budget, only the fields that fit.
+        let mut sorted = full.clone();
+        sorted.sort_unstable();
+        let wide = rows.len() >= 2 && sorted[sorted.len() / 2] * 3 > budget;
+        let hits = select::query_hits(rows, keys, self.s.query);
+        // Query matches that do not fit whole show the columns that answer the query.
+        let hit_cost: usize = hits.iter().map(|&i| full[i]).sum();
+        let answer = (!wide && table.is_some() && hits.len() >= 2 && hit_cost > budget * 3 / 4)
+            .then(|| select::answer_columns(&columns, self.s.query))
+            .filter(|c| c.len() < columns.len());
+        let costs: Vec<usize> = if wide {
+            // Each record gets a share: several matches each show part of themselves.
+            let share = budget / hits.len().clamp(2, 8);
+            table_costs(true)
+                .into_iter()
+                .map(|c| c.min(share).max(1))
+                .collect()
+        } else if let Some(cols) = &answer {
+            (0..rows.len())
+                .map(|i| {
+                    1 + cols
+                        .iter()
+                        .map(|&c| cells.row(i)[c].map_or(0, |v| self.cost(v, false)) + 1)
+                        .sum::<usize>()
+                })
+                .collect()
+        } else {
+            full.clone()
+        };
+        let sel = if costs.iter().sum::<usize>() > budget && (rows.len() >= 4 || wide) {
             select::select(rows, keys, &cells, self.s.query, &costs, budget)
         } else {
             select::Selection {
@@ -479,10 +640,26 @@ impl Lossy<'_, '_> {
                 })
                 .collect()
         };
+        // A record shown only in part is not kept whole: its entry counts it with the rest.
+        let whole: Vec<usize> = sel
+            .kept
+            .iter()
+            .copied()
+            .filter(|&i| answer.is_none() && (!wide || costs[i] >= full[i]))
+            .collect();
         let mut marker_line = None;
-        if !dropped.is_empty() {
-            let key = self.put_array(&sel.kept, rows.len());
-            let summary = select::summarize_dropped(&cells, &columns, &dropped, rows.len());
+        if !dropped.is_empty() || whole.len() < sel.kept.len() {
+            let key = self.put_array(&whole, rows.len());
+            let mut summary = select::summarize_dropped(&cells, &columns, &dropped, rows.len());
+            if let Some(cols) = &answer {
+                let names: Vec<String> = cols.iter().map(|&c| columns[c].path.join(".")).collect();
+                summary = format!(
+                    "{} of {} columns shown ({}); {summary}",
+                    cols.len(),
+                    columns.len(),
+                    names.join(", ")
+                );
+            }
             marker_line = Some(marker(&key, &summary));
             let d = &mut self.details;
             d.arrays_selected += 1;
@@ -492,6 +669,10 @@ impl Lossy<'_, '_> {
             for (r, c) in &sel.reasons {
                 *d.kept_because.entry(r).or_default() += c;
             }
+        }
+        if wide {
+            self.records(keys, rows, &sel.kept, &costs, marker_line, depth, out);
+            return;
         }
         // Rows are copied only when a long string in them has to be shortened.
         let mut kept: Vec<Cow<Map<String, Value>>> = Vec::with_capacity(sel.kept.len());
@@ -507,10 +688,13 @@ impl Lossy<'_, '_> {
             kept.push(Cow::Owned(row));
         }
         let kept_refs: Vec<&Map<String, Value>> = kept.iter().map(|r| r.as_ref()).collect();
-        let table = if kept_refs.len() >= 2 {
-            Table::build(&kept_refs)
-        } else {
-            None
+        let table = match &answer {
+            Some(cols) if !kept_refs.is_empty() => Some(Table::with_columns(
+                &kept_refs,
+                cols.iter().map(|&c| columns[c].clone()).collect(),
+            )),
+            _ if kept_refs.len() >= 2 => Table::build(&kept_refs),
+            _ => None,
         };
         let kept_keys: Option<Vec<&str>> = keys.map(|k| sel.kept.iter().map(|&i| k[i]).collect());
         match (table, marker_line) {
@@ -543,6 +727,48 @@ impl Lossy<'_, '_> {
                 out.push(']');
             }
         }
+    }
+
+    /// The kept records of a wide array (or map), each walked like a document of its own, and
+    /// the marker as the last element.
+    #[allow(clippy::too_many_arguments)]
+    fn records(
+        &mut self,
+        keys: Option<&[&str]>,
+        rows: &[&Map<String, Value>],
+        kept: &[usize],
+        budgets: &[usize],
+        marker_line: Option<String>,
+        depth: usize,
+        out: &mut String,
+    ) {
+        out.push(if keys.is_some() { '{' } else { '[' });
+        for (n, &i) in kept.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            let step = match keys {
+                Some(k) => {
+                    syntax::push_json_string(out, k[i]);
+                    out.push(':');
+                    Step::Key(k[i].to_string())
+                }
+                None => Step::Index(i),
+            };
+            self.path.push(step);
+            self.object_within(rows[i], budgets[i], depth + 1, out);
+            self.path.pop();
+        }
+        if let Some(m) = marker_line {
+            if !kept.is_empty() {
+                out.push(',');
+            }
+            if keys.is_some() {
+                out.push_str("\"…\":");
+            }
+            syntax::push_json_string(out, &m);
+        }
+        out.push(if keys.is_some() { '}' } else { ']' });
     }
 
     /// Long arrays of strings or numbers: duplicates collapsed with counts, query matches,

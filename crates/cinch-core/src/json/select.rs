@@ -135,6 +135,68 @@ fn is_error_field(key: &str, v: &Value, depth: usize, strings: &mut String) -> b
     }
 }
 
+/// The rows that match the query exactly: a `field = value` clause or an exact term (an id, a
+/// number, a quoted string) in a value, or in a map's key.
+pub(crate) fn query_hits(
+    rows: &[&Map<String, Value>],
+    keys: Option<&[&str]>,
+    query: &Query,
+) -> Vec<usize> {
+    if query.clauses.is_empty() && query.exact.is_empty() {
+        return Vec::new();
+    }
+    (0..rows.len())
+        .filter(|&i| {
+            query.clauses.iter().any(|c| clause_matches(rows[i], c))
+                || query.exact.iter().any(|t| {
+                    keys.and_then(|k| k.get(i))
+                        .is_some_and(|k| contains_exact(k, t))
+                        || leaf_texts(rows[i]).iter().any(|x| contains_exact(x, t))
+                })
+        })
+        .collect()
+}
+
+/// The columns to show when the rows a query matches do not fit whole: the columns its
+/// clauses and words name, the first column, and columns that name a row (`id`, `name`,
+/// `sha`, `key`, `title`); at most five, in table order.
+pub(crate) fn answer_columns(columns: &[Column], query: &Query) -> Vec<usize> {
+    let named = |c: &Column| {
+        let last = c
+            .path
+            .last()
+            .map(|s| s.to_ascii_lowercase())
+            .unwrap_or_default();
+        let joined = c.path.join(".").to_ascii_lowercase();
+        query.clauses.iter().any(|cl| {
+            let p = cl.path.join(".").to_ascii_lowercase();
+            p == joined
+                || cl
+                    .path
+                    .last()
+                    .is_some_and(|l| l.eq_ignore_ascii_case(&last))
+        }) || query.words.contains(&last)
+    };
+    let ids = ["id", "name", "sha", "key", "title", "uid", "uuid"];
+    let mut picked: Vec<usize> = (0..columns.len()).filter(|&c| named(&columns[c])).collect();
+    if !picked.contains(&0) {
+        picked.push(0);
+    }
+    for (c, col) in columns.iter().enumerate() {
+        let last = col
+            .path
+            .last()
+            .map(|s| s.to_ascii_lowercase())
+            .unwrap_or_default();
+        if picked.len() < 5 && !picked.contains(&c) && ids.contains(&last.as_str()) {
+            picked.push(c);
+        }
+    }
+    picked.sort_unstable();
+    picked.truncate(5);
+    picked
+}
+
 /// Chooses which rows to keep. `costs[i]` is the token cost of row `i`; the kept rows' costs
 /// stay within `budget`: the rows that matter most (see the module docs) are taken by rank
 /// while they fit, then relevance and even spacing fill what is left.
@@ -215,6 +277,8 @@ pub(crate) fn select(
         }
     }
 
+    // Outliers by how extreme they are (across columns, the first column's first).
+    let mut extreme_rank: HashMap<usize, u64> = HashMap::new();
     for c in 0..cells.width() {
         let nums: Vec<Option<f64>> = cells
             .column(c)
@@ -227,6 +291,8 @@ pub(crate) fn select(
         if present >= 8 && present * 2 >= n {
             for i in outliers(&nums) {
                 mark(i, Reason::Outlier, &mut reason);
+                let next = extreme_rank.len() as u64;
+                extreme_rank.entry(i).or_insert(next);
             }
             for i in change_points(&nums) {
                 mark(i, Reason::ChangePoint, &mut reason);
@@ -270,6 +336,7 @@ pub(crate) fn select(
             Reason::Query if scores[i] > 0.0 && !exact_hits => {
                 (1u64 << 40) - (scores[i] * 1e6).min((1u64 << 39) as f64) as u64
             }
+            Reason::Outlier => extreme_rank.get(&i).copied().unwrap_or(i as u64),
             _ => i as u64,
         };
         (r, within)
@@ -384,8 +451,9 @@ fn outliers(nums: &[Option<f64>]) -> Vec<usize> {
             (z > 3.5).then_some((z, i))
         })
         .collect();
+    // Most extreme first, so that when the budget cannot hold them all, the farthest stay.
+    flagged.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     if flagged.len() * 10 > nums.len() {
-        flagged.sort_by(|a, b| b.0.total_cmp(&a.0));
         flagged.truncate(5);
     }
     flagged.into_iter().map(|(_, i)| i).collect()
