@@ -821,3 +821,43 @@ async fn a_newest_tool_result_carrying_the_cache_mark_is_compressed_and_keeps_it
         "the marked system prompt is untouched"
     );
 }
+
+/// The budget is a cap in the proxy too: a tool result of 20 000 records, thousands of which
+/// the user's question matches, goes upstream within the policy's budget.
+#[tokio::test]
+async fn a_huge_tool_result_goes_upstream_within_the_budget() {
+    let up = MockUpstream::start().await;
+    let proxy = start_proxy(&up, |c| c.policy.budget = 2000).await;
+    let rows: Vec<Value> = (0..20_000)
+        .map(|i| json!({"id": i, "status": if i % 3 == 0 { "failed" } else { "ok" }, "host": format!("web-{}", i % 50)}))
+        .collect();
+    let output = serde_json::to_string(&rows).unwrap();
+    let body = json!({
+        "model": "claude-sonnet-5",
+        "max_tokens": 1024,
+        "messages": [
+            {"role": "user", "content": "Which jobs have status = failed?"},
+            {"role": "assistant", "content": [
+                {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "jobs --json"}}
+            ]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": output}
+            ]}
+        ]
+    });
+    up.push(Reply::json(200, &anthropic::message_text("fine")));
+    let resp = post(
+        &proxy.url,
+        "/v1/messages",
+        serde_json::to_vec(&body).unwrap(),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let sent = up.requests()[0].json();
+    let text = sent["messages"][2]["content"][0]["content"]
+        .as_str()
+        .unwrap();
+    let tokens = cinch_core::Tokenizer::default().count(text);
+    assert!(tokens <= 2000, "{tokens} tokens sent upstream");
+    assert!(text.contains("failed") && text.contains("<<ccr:"), "{text}");
+}
