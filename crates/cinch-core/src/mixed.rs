@@ -8,6 +8,7 @@
 //! text is what goes to the store (the host's store is wrapped so that every placeholder it
 //! stores is put back), so nothing is lost either way.
 
+use crate::ccr::entry::{self, Header};
 use crate::ccr::{GetError, Key, Store, StoreError, StoreStats};
 use crate::context::Context;
 use crate::detect::{detect, language_of, Kind, Language};
@@ -238,15 +239,36 @@ struct Restoring<'a> {
 }
 
 impl Restoring<'_> {
+    /// `content` with the blocks put back; in an entry with a header, the kept lines are
+    /// renumbered for the restored original (a block's own lines count as left out: what the
+    /// output showed of it may have been compressed).
     fn restore<'c>(&self, content: &'c [u8]) -> std::borrow::Cow<'c, [u8]> {
-        match std::str::from_utf8(content) {
-            Ok(text) if text.contains(MARK) => {
-                put_back(text, self.lines, |n| self.bodies.get(n).copied())
-                    .into_bytes()
-                    .into()
-            }
-            _ => content.into(),
+        let Ok(e) = entry::decode(content) else {
+            return content.into();
+        };
+        let text = match std::str::from_utf8(e.original) {
+            Ok(text) if text.contains(MARK) => text,
+            _ => return content.into(),
+        };
+        let restored = put_back(text, self.lines, |n| self.bodies.get(n).copied());
+        if e.header == Header::default() {
+            return restored.into_bytes().into();
         }
+        let mut keep: Vec<bool> = Vec::new();
+        for (i, line) in lines_of(text).into_iter().enumerate() {
+            match self.lines.iter().position(|p| p == line) {
+                Some(n) => {
+                    let body = self.bodies.get(n).copied().unwrap_or("");
+                    keep.extend(std::iter::repeat_n(false, lines_of(body).len()));
+                }
+                None => keep.push(entry::is_kept(&e.header.kept, i)),
+            }
+        }
+        let header = Header {
+            kept: entry::ranges(&keep),
+            ..e.header
+        };
+        entry::encode(&header, restored.as_bytes()).into()
     }
 }
 
@@ -465,6 +487,34 @@ mod tests {
             back.contains("polled queue depth="),
             "dropped log lines are stored"
         );
+    }
+
+    #[test]
+    fn an_entry_with_a_header_gets_its_blocks_back_and_its_kept_lines_renumbered() {
+        let bodies = ["b1\nb2\nb3\n"];
+        let lines = vec![placeholder(0, bodies[0])];
+        let host = format!("h0\n{}h2\nh3\n", lines[0]);
+        let inner = MemoryStore::default();
+        let store = Restoring {
+            inner: &inner,
+            lines: &lines,
+            bodies: &bodies,
+        };
+        // The host kept its first line, the placeholder and its last line.
+        let header = Header {
+            kind: "prose".into(),
+            kept: vec![(0, 2), (3, 4)],
+            path: None,
+        };
+        let key = store
+            .put("t", &entry::encode(&header, host.as_bytes()))
+            .unwrap();
+        let bytes = inner.get("t", &key).unwrap();
+        let e = entry::decode(&bytes).unwrap();
+        assert_eq!(e.original, b"h0\nb1\nb2\nb3\nh2\nh3\n");
+        // h0 and h3 stay kept; the block's three lines and h2 are left out.
+        assert_eq!(e.header.kept, vec![(0, 1), (5, 6)]);
+        assert_eq!(e.header.kind, "prose");
     }
 
     #[test]

@@ -244,9 +244,19 @@ pub(crate) fn store_and_render(
             path: None,
         };
         let bytes = entry::stored(&header, original.as_bytes());
-        let key = Key::of(&bytes);
-        let output = render(&fitted.keep, fitted.detail, &key);
-        let fits = ctx.counter.count(&output) <= ctx.budget;
+        // The key the store gives back names the entry: a store may transform what it is given
+        // (mixed content puts blocks back into their host), so it is not always this hash.
+        let mut key = Key::of(&bytes);
+        let mut output = render(&fitted.keep, fitted.detail, &key);
+        let mut fits = ctx.counter.count(&output) <= ctx.budget;
+        if fits {
+            let stored = ctx.store.put(ctx.namespace, &bytes)?;
+            if stored != key {
+                key = stored;
+                output = render(&fitted.keep, fitted.detail, &key);
+                fits = ctx.counter.count(&output) <= ctx.budget;
+            }
+        }
         let last = order
             .iter()
             .rev()
@@ -256,11 +266,10 @@ pub(crate) fn store_and_render(
                 fitted.keep[u.start..u.end.min(lines.len())].fill(false);
             }
             _ => {
-                let stored = ctx.store.put(ctx.namespace, &bytes)?;
-                if stored != key {
-                    return Err(TextError::Store(crate::StoreError(
-                        "the store returned another key than the content's".into(),
-                    )));
+                if !fits {
+                    // Nothing left to let go: the output with nothing kept is what it is.
+                    key = ctx.store.put(ctx.namespace, &bytes)?;
+                    output = render(&fitted.keep, fitted.detail, &key);
                 }
                 let kept = shown_whole.iter().filter(|&&k| k).count();
                 return Ok(Stored { output, key, kept });
