@@ -309,6 +309,13 @@ pub(crate) fn sentence(line: &str) -> bool {
     wordy * 10 >= words.len() * 7 && lower * 3 >= words.len()
 }
 
+/// A `tree` drawing: most lines drawn (`├── name`, `│   └── name`). Its lines have as many
+/// fields as a table's, so detection asks this before it asks for a table.
+pub(crate) fn is_tree(lines: &[&str]) -> bool {
+    let n = lines.len();
+    n >= 3 && lines.iter().filter(|l| patterns().tree.is_match(l)).count() * 2 >= n
+}
+
 /// A list of paths: `find` output, `git ls-files`, `ls -R` (directory headings with names
 /// under them), `tree` drawings.
 pub(crate) fn is_paths(lines: &[&str]) -> bool {
@@ -317,7 +324,7 @@ pub(crate) fn is_paths(lines: &[&str]) -> bool {
     if n < 3 {
         return false;
     }
-    if lines.iter().filter(|l| p.tree.is_match(l)).count() * 2 >= n {
+    if is_tree(lines) {
         return true;
     }
     let paths = lines.iter().filter(|l| p.path.is_match(l)).count();

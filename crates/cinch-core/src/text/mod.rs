@@ -10,6 +10,7 @@ pub mod diff;
 pub(crate) mod fit;
 pub mod lines;
 pub mod log;
+pub mod paths;
 pub mod prose;
 pub mod search;
 
