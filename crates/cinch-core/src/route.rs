@@ -414,7 +414,8 @@ pub(crate) fn compress_as(
         }
         Kind::Code => text_candidate(text::code::compress_code(input, language, ctx)),
         Kind::Paths => text_candidate(text::paths::compress_paths(input, ctx)),
-        Kind::Tests | Kind::GitLog | Kind::Table | Kind::Config | Kind::Lines => {
+        Kind::Config => text_candidate(text::config::compress_config(input, ctx)),
+        Kind::Tests | Kind::GitLog | Kind::Table | Kind::Lines => {
             text_candidate(text::lines::compress_lines(input, ctx))
         }
     }

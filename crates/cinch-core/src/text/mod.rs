@@ -6,6 +6,7 @@
 //! fits is left whole. Diffs are trimmed at any size (see [`diff`]).
 
 pub mod code;
+pub mod config;
 pub mod diff;
 pub(crate) mod fit;
 pub mod lines;
