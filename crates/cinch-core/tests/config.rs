@@ -327,3 +327,24 @@ fn the_same_input_gives_the_same_bytes() {
         assert_eq!(first, run(&text, c.query, 500).0.output, "{}", c.file);
     }
 }
+
+/// What the model sees, pinned: a change in it shows up in review.
+#[test]
+fn snapshot_of_a_lockfile_with_a_query() {
+    insta::assert_snapshot!(run(&sample("config_Cargo.lock"), "openssl", 500).0.output);
+}
+
+#[test]
+fn snapshot_of_a_workflow() {
+    insta::assert_snapshot!(run(&sample("config_ci_workflow.yml"), "", 500).0.output);
+}
+
+#[test]
+fn snapshot_of_xml_records() {
+    insta::assert_snapshot!(run(&sample("config_iso_3166.xml"), "", 400).0.output);
+}
+
+#[test]
+fn snapshot_of_sysctl() {
+    insta::assert_snapshot!(run(&sample("config_sysctl.txt"), "", 300).0.output);
+}

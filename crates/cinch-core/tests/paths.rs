@@ -266,3 +266,23 @@ proptest! {
         }
     }
 }
+
+/// What the model sees, pinned: a change in it shows up in review.
+#[test]
+fn snapshot_of_find_output() {
+    insta::assert_snapshot!(run(&sample("paths_find_usr_lib.txt"), "", 500).0.output);
+}
+
+#[test]
+fn snapshot_of_a_tree_with_a_query() {
+    insta::assert_snapshot!(
+        run(&sample("paths_tree.txt"), "where is the mpsc channel", 400)
+            .0
+            .output
+    );
+}
+
+#[test]
+fn snapshot_of_ls_r() {
+    insta::assert_snapshot!(run(&sample("paths_ls_R.txt"), "", 300).0.output);
+}

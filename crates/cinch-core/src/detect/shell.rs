@@ -167,10 +167,19 @@ pub(crate) fn is_config(lines: &[&str]) -> bool {
     if assignments as f64 >= 0.9 * n as f64 {
         return true;
     }
-    // YAML: keys and list items, with some nesting.
-    let yaml = share(&p.yaml);
+    // YAML: keys and list items, with some nesting. A list item that is a sentence is
+    // Markdown's (a post with front matter), and so is text with many sentences.
+    let item_sentence = |l: &str| l.trim_start().starts_with('-') && sentence(l);
+    let yaml = body
+        .iter()
+        .filter(|l| p.yaml.is_match(l) && !item_sentence(l))
+        .count();
+    let prose = body
+        .iter()
+        .filter(|l| !p.yaml.is_match(l) && sentence(l) || item_sentence(l))
+        .count();
     let nested = body.iter().any(|l| l.starts_with([' ', '-']));
-    yaml >= 0.75 && nested
+    yaml * 4 >= n * 3 && nested && prose * 5 < n
 }
 
 /// Field boundaries (start and end byte offsets of whitespace-separated fields) of `line`.
@@ -335,13 +344,12 @@ pub(crate) fn is_paths(lines: &[&str]) -> bool {
     if paths * 10 >= n * 9 && slashed * 10 >= n * 6 {
         return true;
     }
-    // `ls -R`: `dir:` headings and bare names.
-    let headings = lines.iter().filter(|l| p.dir_heading.is_match(l)).count();
-    let names = lines
-        .iter()
-        .filter(|l| !l.contains(char::is_whitespace) || l.split_whitespace().count() > 1)
-        .count();
-    headings >= 2 && names * 10 >= n * 9 && lines.iter().all(|l| !sentence(l))
+    // `ls -R`: a `dir:` heading first, more of them, and names under them, never indented
+    // (a Python class's `name: str` fields are).
+    let heading = |l: &str| p.dir_heading.is_match(l) && !l.contains(": ");
+    let headings = lines.iter().filter(|l| heading(l)).count();
+    let indented = lines.iter().filter(|l| l.starts_with([' ', '\t'])).count();
+    headings >= 2 && heading(lines[0]) && indented * 20 <= n && lines.iter().all(|l| !sentence(l))
 }
 
 #[cfg(test)]
@@ -409,6 +417,27 @@ mod tests {
         )));
         assert!(!is_config(&sample(
             "def f(x):\n    return x\n\nclass A:\n    pass\n"
+        )));
+        assert!(is_paths(&sample(
+            ".:\nCargo.toml\nsrc\n\n./src:\nlib.rs\nmain.rs\n"
+        )));
+    }
+
+    #[test]
+    fn source_and_markdown_that_look_like_config_or_listings_are_not() {
+        // A dataclass: `name: str` fields under `class X:` lines.
+        let model = "@dataclass\nclass Job:\n    name: str\n    runs_on: str\n    steps: list[str]\n    timeout: int = 60\n\n@dataclass\nclass Workflow:\n    name: str\n    jobs: dict[str, Job]\n";
+        assert!(!is_paths(&sample(model)));
+        assert!(!is_config(&sample(model)));
+        // Markdown with front matter and a list of sentences.
+        let post = "---\ntitle: Release notes\ndate: 2024-05-01\ntags: [release, notes]\n---\n\n# Release 1.2\n\nThis release fixes the scheduler and adds a new option for retries.\nIt also improves the documentation of the configuration file.\n\n- Fixed a crash when the queue is empty.\n- Added `retries` to the job settings.\n";
+        assert!(!is_config(&sample(post)));
+        // A compose file and an INI file are.
+        assert!(is_config(&sample(
+            "services:\n  web:\n    image: nginx:1.25\n    ports:\n      - \"8080:80\"\n  db:\n    image: postgres:16\nvolumes:\n  db: {}\n"
+        )));
+        assert!(is_config(&sample(
+            "[core]\n\trepositoryformatversion = 0\n\tbare = false\n[remote \"origin\"]\n\turl = https://example.com/x.git\n"
         )));
     }
 }

@@ -674,8 +674,8 @@ fn query_hits(listing: &Listing, lines: &[&str], ctx: &Context) -> Vec<(usize, u
         }
     };
     if !q.exact.is_empty() {
-        for i in 0..parsed.len() {
-            if parsed[i].role == Role::Blank {
+        for (i, l) in parsed.iter().enumerate() {
+            if l.role == Role::Blank {
                 continue;
             }
             path_of(i, &mut full);
@@ -848,7 +848,7 @@ fn group(dirs: &Dirs, entries_in: &[usize], max: usize) -> Groups {
     let mut of_dir = vec![u32::MAX; d];
     let mut heads = Vec::new();
     let mut head_group: HashMap<u32, u32> = HashMap::new();
-    for i in 0..d {
+    for (i, slot) in of_dir.iter_mut().enumerate() {
         let mut j = i;
         let mut hops = 0;
         while let Some(p) = into[j] {
@@ -862,7 +862,7 @@ fn group(dirs: &Dirs, entries_in: &[usize], max: usize) -> Groups {
             heads.push((j as u32, subdirs[j]));
             (heads.len() - 1) as u32
         });
-        of_dir[i] = g;
+        *slot = g;
     }
     Groups { of_dir, heads }
 }
@@ -928,25 +928,24 @@ impl View<'_> {
 
     fn render(&self, keep: &[bool], detail: Detail, key: &Key) -> String {
         let keep = &self.shown(keep);
-        let n = self.lines.len();
         let groups = self.groups.heads.len();
         let mut out = String::new();
         // Per group: kept, and left out by type.
         let mut kept = vec![0usize; groups];
         let mut dropped: Vec<BTreeMap<u32, usize>> = vec![BTreeMap::new(); groups];
         let mut other_dropped = 0usize;
-        for i in 0..n {
+        for (i, &k) in keep.iter().enumerate() {
             match self.group_of(i) {
-                Some(g) if keep[i] => kept[g as usize] += 1,
+                Some(g) if k => kept[g as usize] += 1,
                 Some(g) => *dropped[g as usize].entry(self.type_id[i]).or_default() += 1,
-                None if !keep[i] && self.listing.lines[i].role == Role::Other => other_dropped += 1,
+                None if !k && self.listing.lines[i].role == Role::Other => other_dropped += 1,
                 None => {}
             }
         }
         let mut noted = vec![false; groups];
         let mut other_noted = false;
-        for i in 0..n {
-            if keep[i] {
+        for (i, &k) in keep.iter().enumerate() {
+            if k {
                 match self.cut.get(&i) {
                     Some(&shown) => {
                         out.push_str(&content(self.lines[i])[..shown]);
@@ -1146,4 +1145,117 @@ pub fn compress_paths(text: &str, ctx: &Context) -> Result<TextOutcome, TextErro
             dropped,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ccr::entry;
+    use crate::context::with_context;
+    use crate::Store;
+
+    #[test]
+    fn layouts_and_directories() {
+        let text = "/usr/lib\n/usr/lib/a.so.1\n/usr/lib/x\n/usr/lib/x/b.py\n";
+        let lines = lines_of(text);
+        let find = parse(&lines);
+        assert_eq!(find.layout, Layout::Flat);
+        let names: Vec<&str> = find
+            .lines
+            .iter()
+            .map(|l| find.dirs.names[l.dir as usize].as_str())
+            .collect();
+        assert_eq!(names, ["/usr", "/usr/lib", "/usr/lib", "/usr/lib/x"]);
+        assert!(find.lines[0].is_dir && find.lines[2].is_dir && !find.lines[1].is_dir);
+
+        let lines = lines_of(".:\na\nsub\n\n./sub:\nb.rs\n");
+        let ls = parse(&lines);
+        assert_eq!(ls.layout, Layout::LsR);
+        assert_eq!(ls.lines[5].parent, Some(4));
+        assert!(ls.lines[2].is_dir, "sub has a heading of its own");
+
+        let lines =
+            lines_of(".\n├── a\n│\u{a0}\u{a0} └── b.rs\n└── c -> a\n\n1 directory, 2 files\n");
+        let tree = parse(&lines);
+        assert_eq!(tree.layout, Layout::Tree);
+        assert_eq!(tree.dirs.names[tree.lines[2].dir as usize], "./a");
+        assert_eq!(tree.lines[2].parent, Some(1));
+        assert_eq!(
+            tree.lines[3].name, "c",
+            "a symlink's target is not its name"
+        );
+        assert_eq!(tree.lines[5].role, Role::Count);
+    }
+
+    #[test]
+    fn types() {
+        assert_eq!(type_of("libssl.so.3"), ".so");
+        assert_eq!(type_of("libabsl.so.20220623.0.0"), ".so");
+        assert_eq!(type_of("core.4117"), "core.#");
+        assert_eq!(type_of("3.9.16"), "#.#.#");
+        assert_eq!(type_of("git-commit"), "git-*");
+        assert_eq!(type_of(".bashrc"), ".bashrc");
+        assert_eq!(type_of(".eslintrc.json"), ".json");
+    }
+
+    #[test]
+    fn what_stands_out() {
+        let mut text: String = (0..200)
+            .map(|i| format!("/usr/lib/x86_64-linux-gnu/libfoo{i}.so.{}\n", i % 5))
+            .collect();
+        for odd in [
+            "core.4117",
+            "id_rsa",
+            "libbar.so.orig",
+            "my lib.so",
+            "notes.txt",
+        ] {
+            text.push_str(&format!("/usr/lib/x86_64-linux-gnu/{odd}\n"));
+        }
+        let lines = lines_of(&text);
+        let l = parse(&lines);
+        let s = standouts(&l);
+        let at = |name: &str| s[l.lines.iter().position(|x| x.name == name).unwrap()];
+        assert_eq!(at("core.4117"), Some(Standout::Dump));
+        assert_eq!(at("id_rsa"), Some(Standout::Secret));
+        assert_eq!(at("libbar.so.orig"), Some(Standout::Leftover));
+        assert_eq!(at("my lib.so"), Some(Standout::OddName));
+        assert_eq!(at("notes.txt"), Some(Standout::RareType));
+        assert_eq!(at("libfoo7.so.2"), None);
+    }
+
+    #[test]
+    fn many_directories_fold_into_their_parents_notes() {
+        let text: String = (0..400)
+            .map(|i| format!("./pkg/m{}/f{i}.py\n", i % 80))
+            .collect();
+        let (out, store) = with_context(&text, "", 200, |ctx| {
+            let out = compress_paths(&text, ctx).unwrap();
+            assert!(ctx.counter.count(&out.output) <= 200);
+            out
+        });
+        assert!(out.output.contains("subdirs)"), "{}", out.output);
+        let e = store.get("t", &out.ccr_keys[0]).unwrap();
+        assert_eq!(entry::decode(&e).unwrap().original, text.as_bytes());
+    }
+
+    #[test]
+    fn hostile_listings() {
+        let deep = "/a".repeat(20_000) + "\n";
+        let drawn = "│   ".repeat(5000) + "├── x\n";
+        let many: String = (0..3000).map(|i| format!("{i}\n")).collect();
+        for text in [
+            deep,
+            drawn.repeat(3),
+            many,
+            "\n\n\n".to_string(),
+            "/".repeat(100) + "\n",
+        ] {
+            let _ = with_context(&text, "x 42", 200, |ctx| {
+                if let Ok(out) = compress_paths(&text, ctx) {
+                    assert!(ctx.counter.count(&out.output) <= 200);
+                }
+            });
+        }
+    }
 }

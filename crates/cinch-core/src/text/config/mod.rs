@@ -105,6 +105,9 @@ struct Group {
     comment: bool,
 }
 
+/// Lines `start..end`.
+type Span = (usize, usize);
+
 /// The tree cut into records.
 struct Layout {
     /// Records, in file order: a node each.
@@ -117,7 +120,7 @@ struct Layout {
     /// Per line: the record it belongs to.
     record_of: Vec<Option<usize>>,
     /// Per split node: its header lines before the first child, and its closing lines.
-    heads: BTreeMap<usize, ((usize, usize), (usize, usize))>,
+    heads: BTreeMap<usize, (Span, Span)>,
     /// Per split node: how many split nodes are above it.
     level: HashMap<usize, usize>,
     /// Per record: the split nodes around it, innermost first.
@@ -746,7 +749,7 @@ fn standouts(
     let mut having: HashMap<(usize, u64), usize> = HashMap::new();
     let mut values: HashMap<(usize, u64), HashMap<String, usize>> = HashMap::new();
     let mut per_record: Vec<Vec<(u64, String, usize)>> = vec![Vec::new(); nrec];
-    for r in 0..nrec {
+    for (r, found) in per_record.iter_mut().enumerate() {
         let f = lay.family[r];
         if members[f] < 6 || lay.groups[lay.group[r]].comment {
             continue;
@@ -784,17 +787,17 @@ fn standouts(
                     .or_default()
                     .entry(s.clone())
                     .or_default() += 1;
-                per_record[r].push((key, s, i));
+                found.push((key, s, i));
             }
         }
     }
     let mut odd = Vec::new();
     let mut unique = Vec::new();
-    for r in 0..nrec {
+    for (r, found) in per_record.iter().enumerate() {
         let f = lay.family[r];
         let mut odd_value = None;
         let mut unique_key = None;
-        for (key, s, i) in &per_record[r] {
+        for (key, s, i) in found {
             let with_key = having.get(&(f, *key)).copied().unwrap_or(0);
             if with_key == 1 {
                 unique_key = unique_key.or(Some(*i));
@@ -1091,4 +1094,140 @@ pub fn compress_config(text: &str, ctx: &Context) -> Result<TextOutcome, TextErr
             dropped,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ccr::entry;
+    use crate::context::with_context;
+    use crate::Store;
+
+    fn lockfile(n: usize) -> String {
+        let mut out = String::from("version = 3\n\n");
+        for i in 0..n {
+            let source = if i == 77 {
+                "git+https://example.com/fork.git#abc123"
+            } else {
+                "registry+https://github.com/rust-lang/crates.io-index"
+            };
+            out.push_str(&format!(
+                "[[package]]\nname = \"crate-{i}\"\nversion = \"1.{}.0\"\nsource = \"{source}\"\ndependencies = [\n \"crate-{}\",\n]\n\n",
+                i % 7,
+                (i + 1) % n
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn value_shapes_mask_numbers_and_hashes() {
+        assert_eq!(value_shape("\"0.10.75\""), "\"#.#.#\"");
+        assert_eq!(
+            value_shape("08838db121398ad17ab8531ce9de97b244589089e290a384c900cb9ff7434328"),
+            "H"
+        );
+        assert_eq!(name_prefix("net.ipv4.ip_forward").as_deref(), Some("net.*"));
+        assert_eq!(name_prefix("PIP_CERT").as_deref(), Some("PIP_*"));
+        assert_eq!(name_prefix("HOME"), None);
+    }
+
+    #[test]
+    fn records_are_blocks_and_the_odd_one_is_kept() {
+        let text = lockfile(300);
+        let (out, store) = with_context(&text, "", 600, |ctx| {
+            let out = compress_config(&text, ctx).unwrap();
+            let tokens = ctx.counter.count(&out.output);
+            assert!((240..=600).contains(&tokens), "{tokens}");
+            out
+        });
+        assert!(out.output.starts_with("version = 3\n"));
+        assert!(
+            out.output.contains("name = \"crate-77\"\nversion = \"1.0.0\"\nsource = \"git+https://example.com/fork.git#abc123\"\n"),
+            "the record with the odd source, whole\n{}",
+            out.output
+        );
+        assert!(out
+            .output
+            .contains("[[package]] (name, version, source, dependencies)"));
+        let e = store.get("t", &out.ccr_keys[0]).unwrap();
+        assert_eq!(entry::decode(&e).unwrap().original, text.as_bytes());
+    }
+
+    #[test]
+    fn the_query_keeps_its_record_whole() {
+        let text = lockfile(300);
+        let (out, _) = with_context(&text, "crate-250", 200, |ctx| {
+            compress_config(&text, ctx).unwrap()
+        });
+        assert!(
+            out.output
+                .contains("[[package]]\nname = \"crate-250\"\nversion = \"1.5.0\"\n"),
+            "{}",
+            out.output
+        );
+    }
+
+    #[test]
+    fn a_query_naming_a_key_keeps_its_block() {
+        let mut text = String::from("[package]\nname = \"x\"\n\n[dependencies]\n");
+        for i in 0..200 {
+            text.push_str(&format!("dep-{i} = \"1.{i}\"\n"));
+        }
+        text.push_str("\n[dev-dependencies]\ninsta = \"1\"\nproptest = \"1\"\n");
+        let (out, _) = with_context(&text, "what are the dev-dependencies", 200, |ctx| {
+            compress_config(&text, ctx).unwrap()
+        });
+        assert!(
+            out.output
+                .contains("[dev-dependencies]\ninsta = \"1\"\nproptest = \"1\"\n"),
+            "{}",
+            out.output
+        );
+    }
+
+    #[test]
+    fn a_kept_record_comes_with_the_headers_around_it() {
+        let mut text = String::from("jobs:\n");
+        for j in 0..6 {
+            text.push_str(&format!(
+                "  job{j}:\n    runs-on: ubuntu-latest\n    steps:\n"
+            ));
+            for s in 0..30 {
+                text.push_str(&format!("    - run: cargo test --features f{s}\n"));
+            }
+        }
+        text = text.replace(
+            "  job4:\n    runs-on: ubuntu-latest\n    steps:\n    - run: cargo test --features f0\n",
+            "  job4:\n    runs-on: ubuntu-latest\n    steps:\n    - run: cargo test --features f0 || echo FAILED\n",
+        );
+        let (out, _) = with_context(&text, "", 300, |ctx| compress_config(&text, ctx).unwrap());
+        let at = out.output.find("|| echo FAILED").expect("the odd step");
+        let before = &out.output[..at];
+        assert!(before.contains("  job4:\n"), "{}", out.output);
+        assert!(before.contains("    steps:\n"), "{}", out.output);
+    }
+
+    #[test]
+    fn hostile_files() {
+        let deep_yaml: String = (0..3000)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+            .collect();
+        let deep_xml = "<a>\n".repeat(5000);
+        let open_array = "x = [\n".to_string() + &"1,\n".repeat(5000);
+        let one_line = "key: ".to_string() + &"v".repeat(200_000) + "\n";
+        for text in [
+            deep_yaml,
+            deep_xml,
+            open_array,
+            one_line,
+            "<<<<\n".repeat(100),
+        ] {
+            let _ = with_context(&text, "k42 main", 200, |ctx| {
+                if let Ok(out) = compress_config(&text, ctx) {
+                    assert!(ctx.counter.count(&out.output) <= 200);
+                }
+            });
+        }
+    }
 }

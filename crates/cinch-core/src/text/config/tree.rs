@@ -162,7 +162,7 @@ pub(super) fn yaml_key(line: &str) -> Option<&str> {
 
 /// The key and value of a line, as far as the format says: `key: value`, `key = value`,
 /// `<key>value</key>`, or each attribute `key="value"` of a tag.
-pub(super) fn fields<'a>(line: &'a str, format: Format) -> Vec<(&'a str, &'a str)> {
+pub(super) fn fields(line: &str, format: Format) -> Vec<(&str, &str)> {
     let p = patterns();
     let c = content(line);
     let t = c.trim_start();
