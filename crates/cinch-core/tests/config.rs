@@ -348,3 +348,24 @@ fn snapshot_of_xml_records() {
 fn snapshot_of_sysctl() {
     insta::assert_snapshot!(run(&sample("config_sysctl.txt"), "", 300).0.output);
 }
+
+/// `retrieve KEY --query openssl` finds the package among what was left out.
+#[test]
+fn retrieval_with_a_query_finds_the_package() {
+    use cinch_core::ccr::search::Items;
+    use cinch_core::query::Query;
+    let text = sample("config_Cargo.lock");
+    let (r, store) = run(&text, "", 200);
+    assert!(!r.output.contains("name = \"openssl\""));
+    let bytes = store
+        .get(DEFAULT_NAMESPACE, &marker_keys(&r.output)[0])
+        .unwrap();
+    let e = entry::decode(&bytes).unwrap();
+    let items = Items::of_entry(&e).unwrap();
+    let found: Vec<&str> = items
+        .matching(&Query::parse("openssl"))
+        .into_iter()
+        .map(|i| items.items[i].as_ref())
+        .collect();
+    assert!(found.contains(&"name = \"openssl\""), "{found:?}");
+}

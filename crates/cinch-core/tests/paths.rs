@@ -286,3 +286,26 @@ fn snapshot_of_a_tree_with_a_query() {
 fn snapshot_of_ls_r() {
     insta::assert_snapshot!(run(&sample("paths_ls_R.txt"), "", 300).0.output);
 }
+
+/// `retrieve KEY --query core` finds the dump among what was left out.
+#[test]
+fn retrieval_with_a_query_finds_the_dump() {
+    use cinch_core::ccr::search::Items;
+    use cinch_core::query::Query;
+    let text = sample("paths_find_usr_lib.txt");
+    let (r, store) = run(&text, "", 200);
+    let bytes = store
+        .get(DEFAULT_NAMESPACE, &marker_keys(&r.output)[0])
+        .unwrap();
+    let e = entry::decode(&bytes).unwrap();
+    let items = Items::of_entry(&e).unwrap();
+    let found: Vec<&str> = items
+        .matching(&Query::parse("core"))
+        .into_iter()
+        .map(|i| items.items[i].as_ref())
+        .collect();
+    assert!(
+        found.contains(&"/usr/lib/x86_64-linux-gnu/core.4117"),
+        "{found:?}"
+    );
+}

@@ -344,12 +344,21 @@ pub(crate) fn is_paths(lines: &[&str]) -> bool {
     if paths * 10 >= n * 9 && slashed * 10 >= n * 6 {
         return true;
     }
-    // `ls -R`: a `dir:` heading first, more of them, and names under them, never indented
-    // (a Python class's `name: str` fields are).
+    // `ls -R`: a `dir:` heading first (the first directory may fill the whole sample), and
+    // names under it, never indented (a Python class's `name: str` fields are) and seldom
+    // with spaces.
     let heading = |l: &str| p.dir_heading.is_match(l) && !l.contains(": ");
     let headings = lines.iter().filter(|l| heading(l)).count();
     let indented = lines.iter().filter(|l| l.starts_with([' ', '\t'])).count();
-    headings >= 2 && heading(lines[0]) && indented * 20 <= n && lines.iter().all(|l| !sentence(l))
+    let spaced = lines
+        .iter()
+        .filter(|l| !heading(l) && l.trim().contains(char::is_whitespace))
+        .count();
+    (headings >= 2 || n >= 10)
+        && heading(lines[0])
+        && indented * 20 <= n
+        && spaced * 10 <= n
+        && lines.iter().all(|l| !sentence(l))
 }
 
 #[cfg(test)]
@@ -421,6 +430,11 @@ mod tests {
         assert!(is_paths(&sample(
             ".:\nCargo.toml\nsrc\n\n./src:\nlib.rs\nmain.rs\n"
         )));
+        // The first directory of `ls -R` can fill the whole sample.
+        let one: String = std::iter::once("/usr/share/doc:\n".to_string())
+            .chain((0..30).map(|i| format!("package-{i}\n")))
+            .collect();
+        assert!(is_paths(&sample(&one)));
     }
 
     #[test]

@@ -486,6 +486,8 @@ fn rank(tree: &Tree, lay: &Layout, lines: &[&str], format: Format, ctx: &Context
             tier: t,
             order: o,
         });
+        // The rest of a record too large for its share, whole or not at all: its lines
+        // alone would only fill gaps.
         if head_end < node.end {
             units.push(Unit {
                 start: head_end,
@@ -1050,6 +1052,19 @@ pub fn compress_config(text: &str, ctx: &Context) -> Result<TextOutcome, TextErr
     }
     let span_cost = |a: usize, b: usize| prefix[b.min(n)] - prefix[a.min(b).min(n)];
     let lay = layout(&tree, &lines, &span_cost, ctx.budget);
+    // Markup whose elements never start lines of their own (generated HTML) has no records
+    // to choose among: lines serve it better.
+    let largest = lay
+        .records
+        .iter()
+        .map(|&id| tree.nodes[id].end - tree.nodes[id].start)
+        .max()
+        .unwrap_or(0);
+    if n >= 20 && largest * 5 >= n * 4 && lay.records.len() <= 3 {
+        return Err(TextError::Declined(format!(
+            "no records to choose among: one block holds {largest} of {n} lines"
+        )));
+    }
     let units = rank(&tree, &lay, &lines, format, ctx);
 
     // Lines too long to show whole are shown cut.
@@ -1206,6 +1221,18 @@ mod tests {
         let before = &out.output[..at];
         assert!(before.contains("  job4:\n"), "{}", out.output);
         assert!(before.contains("    steps:\n"), "{}", out.output);
+    }
+
+    #[test]
+    fn markup_without_records_is_left_to_lines() {
+        // Generated HTML: no element starts a line of its own.
+        let mut text = String::from("<!DOCTYPE HTML>\n<HTML\n><BODY\n>");
+        for i in 0..300 {
+            text.push_str(&format!("<P\n>paragraph {i} of the generated page</P\n>"));
+        }
+        text.push_str("</BODY\n></HTML\n>\n");
+        let (out, _) = with_context(&text, "", 300, |ctx| compress_config(&text, ctx));
+        assert!(matches!(out, Err(TextError::Declined(_))), "{out:?}");
     }
 
     #[test]

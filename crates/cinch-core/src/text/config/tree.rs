@@ -101,7 +101,8 @@ fn patterns() -> &'static Patterns {
     P.get_or_init(|| {
         let re = |p: &str| Regex::new(p).expect("valid pattern");
         Patterns {
-            header: re(r#"^\s*\[\[?\s*[^\[\]=]+?\s*\]\]?\s*(?:[#;].*)?$"#),
+            // `[section]`, `[[array]]`, `[target.'cfg(any(unix, x = "1"))'.dependencies]`.
+            header: re(r#"^\s*\[\[?(?:[^\[\]'"]|'[^']*'|"[^"]*")+\]\]?\s*(?:[#;].*)?$"#),
             assignment: re(r#"^\s*(?:export\s+)?([\w."'\-/@$%+~*]+)\s*="#),
             yaml_key: re(r#"^((?:- +)*)("[^"]*"|'[^']*'|[^\s"'#{}\[\],&*!|>%@`-][^:#{}\[\]]*?|-[^\s:][^:#{}\[\]]*?)\s*:(?:\s|$)"#),
             attribute: re(r#"([\w:.\-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')"#),
@@ -722,13 +723,13 @@ mod tests {
 
     #[test]
     fn toml_sections_entries_and_arrays() {
-        let text = "# generated\nversion = 3\n\n[[package]]\nname = \"a\"\ndependencies = [\n \"b\",\n]\n\n[[package]]\nname = \"b\"\ndescription = \"\"\"\nx = [\n\"\"\"\n";
+        let text = "# generated\nversion = 3\n\n[[package]]\nname = \"a\"\ndependencies = [\n \"b\",\n]\n\n[target.'cfg(x = \"1\")'.dependencies]\nname = \"b\"\ndescription = \"\"\"\nx = [\n\"\"\"\n";
         let lines = lines_of(text);
         assert_eq!(Format::of(&lines), Format::Sections);
         let tree = parse(&lines, Format::Sections);
         assert_eq!(
             shape(&tree, 0),
-            "@0-14[#@0-1 version@1-3 [[package]]@3-9[name@4-5 dependencies@5-9] [[package]]@9-14[name@10-11 description@11-14]]"
+            "@0-14[#@0-1 version@1-3 [[package]]@3-9[name@4-5 dependencies@5-9] [target.'cfg(x = \"1\")'.dependencies]@9-14[name@10-11 description@11-14]]"
         );
     }
 
