@@ -449,20 +449,45 @@ fn rank(tree: &Tree, lay: &Layout, lines: &[&str], format: Format, ctx: &Context
         }
     }
 
-    // A record shown only by its head still shows the lines that made it rank.
+    // The line that made a record rank, at the record's rank: for a record shown only by its
+    // head, and (with the record's first line and the line naming it) for an anomaly in a
+    // record that takes a quarter of the budget, which may not fit whole when its line does.
+    // Free when the record is shown.
     let mut inside: Vec<Unit> = Vec::new();
-    let mut beyond_head = |r: usize, line: Option<usize>, t: u8, o: u64| {
-        if let Some(i) = line.filter(|&i| i >= lay.head_end[r]) {
+    let mut pinpoint = |r: usize, line: Option<usize>, t: u8, o: u64, large: bool| {
+        let Some(i) = line else { return };
+        let node = &nodes[lay.records[r]];
+        if i >= lay.head_end[r] {
+            inside.push(Unit::line(i, t, o));
+        } else if large && i > node.start {
+            inside.push(Unit::line(node.start, t, o));
+            let naming = (node.start + 1..i).find(|&k| {
+                fields(lines[k], format)
+                    .iter()
+                    .any(|(key, _)| IDENTITY.contains(&key.to_ascii_lowercase().as_str()))
+            });
+            if let Some(k) = naming {
+                inside.push(Unit::line(k, t, o));
+            }
             inside.push(Unit::line(i, t, o));
         }
     };
+    let large = |r: usize| {
+        let node = &nodes[lay.records[r]];
+        lines[node.start..node.end]
+            .iter()
+            .map(|l| estimate(l))
+            .sum::<usize>()
+            * 4
+            > ctx.budget
+    };
     for (r, o, line) in query_hits(tree, lay, lines, format, ctx) {
         set(r, T_QUERY, o);
-        beyond_head(r, line, T_QUERY, o);
+        pinpoint(r, line, T_QUERY, o, false);
     }
     for (r, o, line) in standouts(tree, lay, lines, format) {
         set(r, T_STANDOUT, o);
-        beyond_head(r, line, T_STANDOUT, o);
+        pinpoint(r, line, T_STANDOUT, o, large(r));
     }
     // The first record of every group.
     let mut seen = HashSet::new();
@@ -659,6 +684,21 @@ fn query_hits(
     hits
 }
 
+/// An error word standing on its own in a value: `failure()`, `[ERROR] Failed`, not the
+/// `critical` of a crate named `critical-section` (a key's error word always counts:
+/// `continue-on-error`, `maven.test.failure.ignore`).
+fn error_word(value: &str) -> bool {
+    let b = value.as_bytes();
+    let glue = |c: Option<&u8>| matches!(c, Some(b'-' | b'_' | b'.'));
+    let word = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    error_re().find_iter(value).any(|m| {
+        let (s, e) = (m.start(), m.end());
+        let before = s >= 2 && glue(b.get(s - 1)) && word(b.get(s - 2));
+        let after = glue(b.get(e)) && word(b.get(e + 1));
+        !before && !after
+    })
+}
+
 /// For every line, the innermost node that holds it (nodes nest, so one sweep with a stack
 /// finds them all).
 fn innermost(tree: &Tree, n: usize) -> Vec<Option<usize>> {
@@ -727,7 +767,15 @@ fn standouts(
         let node = &nodes[lay.records[r]];
         let hit = (node.start..node.end).find(|&i| {
             let l = content(lines[i]);
-            !is_comment(l) && shapes[&line_shapes[i]] <= 2 && error_re().is_match(l)
+            if is_comment(l) || shapes[&line_shapes[i]] > 2 {
+                return false;
+            }
+            let f = fields(l, format);
+            if f.is_empty() {
+                return error_word(l);
+            }
+            f.iter()
+                .any(|(k, v)| error_re().is_match(k) || error_word(v))
         });
         if hit.is_some() {
             errors.push((r, hit));
@@ -1133,6 +1181,14 @@ mod tests {
             ));
         }
         out
+    }
+
+    #[test]
+    fn error_words_stand_alone_in_values() {
+        assert!(error_word("failure()"));
+        assert!(error_word("[ERROR] Failed to execute goal"));
+        assert!(!error_word("\"critical-section\","));
+        assert!(!error_word("json-parse-even-better-errors"));
     }
 
     #[test]
