@@ -243,6 +243,28 @@ fn listing() -> impl Strategy<Value = String> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
+    /// What the fuzz target checks, on any text: no panic behind the router's guard, never
+    /// larger than the input, a pass-through is the input.
+    #[test]
+    fn any_text_forced_to_this_kind_is_safe(
+        text in "(?s).{0,600}",
+        budget in 10usize..300,
+    ) {
+        let store = MemoryStore::default();
+        let opts = Options {
+            budget,
+            query: "errors in `main` id 42".into(),
+            kind: Some(Kind::Paths),
+            ..Options::default()
+        };
+        let r = compress(&text, &opts, &store);
+        prop_assert!(!r.reason.clone().unwrap_or_default().contains("internal error"));
+        prop_assert!(r.tokens_after <= r.tokens_before);
+        if r.strategy == "passthrough" {
+            prop_assert_eq!(&r.output, &text);
+        }
+    }
+
     #[test]
     fn any_listing_holds_the_budget_and_is_stored_whole(
         text in listing(),
