@@ -413,7 +413,9 @@ pub(crate) fn compress_as(
             }
         }
         Kind::Code => text_candidate(text::code::compress_code(input, language, ctx)),
-        Kind::Tests | Kind::GitLog | Kind::Table | Kind::Paths | Kind::Config | Kind::Lines => {
+        Kind::Paths => text_candidate(text::paths::compress_paths(input, ctx)),
+        Kind::Config => text_candidate(text::config::compress_config(input, ctx)),
+        Kind::Tests | Kind::GitLog | Kind::Table | Kind::Lines => {
             text_candidate(text::lines::compress_lines(input, ctx))
         }
     }

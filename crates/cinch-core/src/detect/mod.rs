@@ -310,6 +310,9 @@ pub fn detect_text(input: &str) -> Detected {
             language: Some(language(&lines)),
         };
     }
+    if shell::is_tree(&lines) {
+        return Detected::of(Kind::Paths);
+    }
     if shell::is_table(&lines) {
         return Detected::of(Kind::Table);
     }

@@ -167,10 +167,19 @@ pub(crate) fn is_config(lines: &[&str]) -> bool {
     if assignments as f64 >= 0.9 * n as f64 {
         return true;
     }
-    // YAML: keys and list items, with some nesting.
-    let yaml = share(&p.yaml);
+    // YAML: keys and list items, with some nesting. A list item that is a sentence is
+    // Markdown's (a post with front matter), and so is text with many sentences.
+    let item_sentence = |l: &str| l.trim_start().starts_with('-') && sentence(l);
+    let yaml = body
+        .iter()
+        .filter(|l| p.yaml.is_match(l) && !item_sentence(l))
+        .count();
+    let prose = body
+        .iter()
+        .filter(|l| !p.yaml.is_match(l) && sentence(l) || item_sentence(l))
+        .count();
     let nested = body.iter().any(|l| l.starts_with([' ', '-']));
-    yaml >= 0.75 && nested
+    yaml * 4 >= n * 3 && nested && prose * 5 < n
 }
 
 /// Field boundaries (start and end byte offsets of whitespace-separated fields) of `line`.
@@ -309,6 +318,13 @@ pub(crate) fn sentence(line: &str) -> bool {
     wordy * 10 >= words.len() * 7 && lower * 3 >= words.len()
 }
 
+/// A `tree` drawing: most lines drawn (`├── name`, `│   └── name`). Its lines have as many
+/// fields as a table's, so detection asks this before it asks for a table.
+pub(crate) fn is_tree(lines: &[&str]) -> bool {
+    let n = lines.len();
+    n >= 3 && lines.iter().filter(|l| patterns().tree.is_match(l)).count() * 2 >= n
+}
+
 /// A list of paths: `find` output, `git ls-files`, `ls -R` (directory headings with names
 /// under them), `tree` drawings.
 pub(crate) fn is_paths(lines: &[&str]) -> bool {
@@ -317,7 +333,7 @@ pub(crate) fn is_paths(lines: &[&str]) -> bool {
     if n < 3 {
         return false;
     }
-    if lines.iter().filter(|l| p.tree.is_match(l)).count() * 2 >= n {
+    if is_tree(lines) {
         return true;
     }
     let paths = lines.iter().filter(|l| p.path.is_match(l)).count();
@@ -328,13 +344,21 @@ pub(crate) fn is_paths(lines: &[&str]) -> bool {
     if paths * 10 >= n * 9 && slashed * 10 >= n * 6 {
         return true;
     }
-    // `ls -R`: `dir:` headings and bare names.
-    let headings = lines.iter().filter(|l| p.dir_heading.is_match(l)).count();
-    let names = lines
+    // `ls -R`: a `dir:` heading first (the first directory may fill the whole sample), and
+    // names under it, never indented (a Python class's `name: str` fields are) and seldom
+    // with spaces.
+    let heading = |l: &str| p.dir_heading.is_match(l) && !l.contains(": ");
+    let headings = lines.iter().filter(|l| heading(l)).count();
+    let indented = lines.iter().filter(|l| l.starts_with([' ', '\t'])).count();
+    let spaced = lines
         .iter()
-        .filter(|l| !l.contains(char::is_whitespace) || l.split_whitespace().count() > 1)
+        .filter(|l| !heading(l) && l.trim().contains(char::is_whitespace))
         .count();
-    headings >= 2 && names * 10 >= n * 9 && lines.iter().all(|l| !sentence(l))
+    (headings >= 2 || n >= 10)
+        && heading(lines[0])
+        && indented * 20 <= n
+        && spaced * 10 <= n
+        && lines.iter().all(|l| !sentence(l))
 }
 
 #[cfg(test)]
@@ -402,6 +426,32 @@ mod tests {
         )));
         assert!(!is_config(&sample(
             "def f(x):\n    return x\n\nclass A:\n    pass\n"
+        )));
+        assert!(is_paths(&sample(
+            ".:\nCargo.toml\nsrc\n\n./src:\nlib.rs\nmain.rs\n"
+        )));
+        // The first directory of `ls -R` can fill the whole sample.
+        let one: String = std::iter::once("/usr/share/doc:\n".to_string())
+            .chain((0..30).map(|i| format!("package-{i}\n")))
+            .collect();
+        assert!(is_paths(&sample(&one)));
+    }
+
+    #[test]
+    fn source_and_markdown_that_look_like_config_or_listings_are_not() {
+        // A dataclass: `name: str` fields under `class X:` lines.
+        let model = "@dataclass\nclass Job:\n    name: str\n    runs_on: str\n    steps: list[str]\n    timeout: int = 60\n\n@dataclass\nclass Workflow:\n    name: str\n    jobs: dict[str, Job]\n";
+        assert!(!is_paths(&sample(model)));
+        assert!(!is_config(&sample(model)));
+        // Markdown with front matter and a list of sentences.
+        let post = "---\ntitle: Release notes\ndate: 2024-05-01\ntags: [release, notes]\n---\n\n# Release 1.2\n\nThis release fixes the scheduler and adds a new option for retries.\nIt also improves the documentation of the configuration file.\n\n- Fixed a crash when the queue is empty.\n- Added `retries` to the job settings.\n";
+        assert!(!is_config(&sample(post)));
+        // A compose file and an INI file are.
+        assert!(is_config(&sample(
+            "services:\n  web:\n    image: nginx:1.25\n    ports:\n      - \"8080:80\"\n  db:\n    image: postgres:16\nvolumes:\n  db: {}\n"
+        )));
+        assert!(is_config(&sample(
+            "[core]\n\trepositoryformatversion = 0\n\tbare = false\n[remote \"origin\"]\n\turl = https://example.com/x.git\n"
         )));
     }
 }

@@ -6,10 +6,12 @@
 //! fits is left whole. Diffs are trimmed at any size (see [`diff`]).
 
 pub mod code;
+pub mod config;
 pub mod diff;
 pub(crate) mod fit;
 pub mod lines;
 pub mod log;
+pub mod paths;
 pub mod prose;
 pub mod search;
 
