@@ -8,6 +8,7 @@
 pub mod code;
 pub mod diff;
 pub(crate) mod fit;
+pub mod gitlog;
 pub mod lines;
 pub mod log;
 pub mod prose;
