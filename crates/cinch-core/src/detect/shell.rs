@@ -417,6 +417,33 @@ mod tests {
         assert!(!is_git_log(&sample(
             "1b49bb9e5f2a3c4d5e6f708192a3b4c5d6e7f809  a.txt\n4d4f345e5f2a3c4d5e6f708192a3b4c5d6e7f809  b.txt\n"
         )));
+        // `--oneline --stat` and `--oneline --name-status`.
+        assert!(is_git_log(&sample(
+            "26a9dd4b21 Simplify (#21271)\n crates/uv/src/lib.rs | 34 ++++------\n 1 file changed, 10 insertions(+), 24 deletions(-)\n5880e1b9cc Repair (#21270)\n crates/uv/build.rs | 4 ++--\n 1 file changed, 2 insertions(+), 2 deletions(-)\n"
+        )));
+        assert!(is_git_log(&sample(
+            "3fce3b5b ignore-0.4.33\nM\tCargo.lock\nM\tcrates/ignore/Cargo.toml\n5055264a globset-0.4.20\nM\tCargo.lock\n"
+        )));
+        // A graph of many branches: more drawing than commits.
+        let graph = "* 5e8af827 Merge dc9ce12c into 3fce3b5b\n| |_|/| \n|/| | | \n| | | * dc9ce12c fix: use .any()\n| | | * cffbc54e fix: use direct copy\n| | | | * 1e5759f2 Merge 2d3d2942 into 3fce3b5b\n| |_|_|/| \n|/| | | | \n| | | | * 2d3d2942 Blink added\n| | | |/  \n| | |/|   \n";
+        assert!(is_git_log(&sample(graph)));
+    }
+
+    #[test]
+    fn a_long_first_patch_is_still_a_log() {
+        let mut log = String::from(
+            "commit 1b49bb9e5f2a3c4d5e6f708192a3b4c5d6e7f809\nAuthor: A <a@x>\nDate:   Mon\n\n    Subject\n\ndiff --git a/a b/a\n@@ -1,300 +1,300 @@\n",
+        );
+        for i in 0..300 {
+            log.push_str(&format!("+line {i}\n"));
+        }
+        let show = log.clone();
+        log.push_str("\ncommit 4d4f345e5f2a3c4d5e6f708192a3b4c5d6e7f809\nAuthor: B <b@x>\n");
+        let head: Vec<&str> = log.lines().take(200).collect();
+        assert!(!is_git_log(&head), "the sample alone shows one commit");
+        assert!(more_commits(&log, &head), "git log -p");
+        let head: Vec<&str> = show.lines().take(200).collect();
+        assert!(!more_commits(&show, &head), "git show of one commit");
     }
 
     #[test]

@@ -42,20 +42,25 @@ use std::sync::OnceLock;
 /// Tiers of rank, lower first.
 const T_LIST: u8 = 0;
 const T_QUERY: u8 = 1;
+/// Listings of the commits the query does not name, when not all of them fit: the query's
+/// answer goes first then.
+const T_REST: u8 = 2;
 /// One-line logs: commits that stand out (merges, decorations, reverts).
-const T_MARK: u8 = 2;
+const T_MARK: u8 = 3;
 /// One-line logs: the other commits, spread evenly, then the graph drawing.
-const T_SPREAD: u8 = 3;
-const T_NOTE: u8 = 4;
-const T_BODY: u8 = 5;
-const T_CHANGE: u8 = 6;
-const T_HEAD: u8 = 7;
-const T_FILL: u8 = 8;
+const T_SPREAD: u8 = 4;
+const T_NOTE: u8 = 5;
+const T_BODY: u8 = 6;
+const T_CHANGE: u8 = 7;
+const T_HEAD: u8 = 8;
+const T_FILL: u8 = 9;
 
 /// Changed lines in one unit at most: a longer block is shown a piece at a time.
 const BLOCK_MAX: usize = 12;
 /// Context lines shown on each side of a change.
 const CONTEXT: usize = 1;
+/// Lines removed from one file in a stat that make its commit stand out.
+const BIG_REMOVAL: usize = 200;
 /// Characters of an abbreviated hash.
 const ABBREV: usize = 10;
 /// Files a commit's note names.
@@ -91,8 +96,9 @@ fn patterns() -> &'static Patterns {
                 r"^ \d+ files? changed(?:, (\d+) insertions?\(\+\))?(?:, (\d+) deletions?\(-\))?",
             ),
             name_status: re(r"^([ACDMRTUXB])(\d*)\t([^\t]+)(?:\t(.+))?$"),
+            // Conflict markers, marked work left to do, unsafe code, panics, secrets.
             standout_change: re(
-                r"(?i)^[+\-].*(?:^[+\-](?:<{7}|>{7}|={7})(?:\s|$)|(?-u:\b)(?:todo|fixme|xxx|hack|unsafe|password|passwd|secret|private[_ -]?key|api[_ -]?key|panic)(?-u:\b))",
+                r"^[+\-](?:(?:<{7}|>{7}|={7})(?:\s|$)|.*(?:(?-u:\b)(?:TODO|FIXME|XXX|HACK)(?-u:\b)|(?-u:\b)unsafe\s*(?:\{|fn|impl)|panic!\(|(?i:(?-u:\b)(?:password|passwd|secret|private[_ -]?key|api[_ -]?key)(?-u:\b))))",
             ),
             standout_subject: re(
                 r#"(?i)(?-u:\b)(?:revert(?:s|ed)?|breaking|security|cve-\d+|vulnerab\w*|regression|hotfix|data loss|rollback|critical)(?-u:\b)"#,
@@ -214,6 +220,11 @@ struct Commit {
     files: Vec<FileChange>,
     /// Totals from a `--stat` or `--shortstat` line.
     totals: Option<(usize, usize)>,
+    /// It deletes a file, or removes a great deal of one.
+    deletes: bool,
+    /// What a reader must not miss: a revert or security fix, a deleted file, an added
+    /// conflict marker or `FIXME`.
+    alarm: bool,
 }
 
 /// A parsed log.
@@ -336,7 +347,26 @@ fn diff_path(line: &str) -> &str {
         .trim_start_matches("diff --combined ")
 }
 
-/// Whether a file's changes are made by machines or are not code (named last).
+/// How much a file's changes say to a reader: 0 for code, 1 for prose and notices (docs,
+/// changelogs, licenses), 2 for what machines make (lockfiles, generated, vendored files).
+fn file_rank(path: &str) -> u8 {
+    if machine_made(path) {
+        return 2;
+    }
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let prose = [".md", ".markdown", ".rst", ".txt", ".adoc"];
+    let notices = [
+        "license",
+        "licence",
+        "copying",
+        "notice",
+        "authors",
+        "changelog",
+    ];
+    u8::from(prose.iter().any(|e| name.ends_with(e)) || notices.iter().any(|n| name.starts_with(n)))
+}
+
+/// Whether a file's changes are made by machines (named last).
 fn machine_made(path: &str) -> bool {
     const LOCKS: &[&str] = &[
         "Cargo.lock",
@@ -579,16 +609,28 @@ fn parse(lines: &[&str]) -> Option<Log> {
             i = msg_end;
         }
         classify_changes(&mut log, &mut c, lines, i, w);
+        let mut alarm = c.deletes;
         for j in start..end {
-            log.standout[j] = match log.role[j] {
-                Role::Body => {
-                    let t = text(j);
-                    error_re().is_match(t) || p.standout_subject.is_match(t)
+            let t = text(j);
+            let (standout, alarming) = match log.role[j] {
+                Role::Subject | Role::Body => {
+                    let serious = p.standout_subject.is_match(t);
+                    (serious || error_re().is_match(t), serious)
                 }
-                Role::Changed => p.standout_change.is_match(text(j)),
-                _ => false,
+                Role::Changed => {
+                    let hit = p.standout_change.is_match(t);
+                    (hit, hit)
+                }
+                _ => (false, false),
             };
+            log.standout[j] = standout && log.role[j] != Role::Subject;
+            alarm |= alarming;
         }
+        if oneline {
+            let subject = p.oneline.captures(first).and_then(|cap| cap.get(3));
+            alarm |= subject.is_some_and(|m| p.standout_subject.is_match(m.as_str()));
+        }
+        c.alarm = alarm;
         log.commits.push(c);
     }
     Some(log)
@@ -705,6 +747,7 @@ fn classify_changes(log: &mut Log, c: &mut Commit, lines: &[&str], from: usize, 
             ];
             if meta.iter().any(|m| t.starts_with(m)) {
                 log.role[i] = Role::FileHeader;
+                c.deletes |= t.starts_with("deleted file mode");
                 continue;
             }
             log.file_of[i] = None;
@@ -717,7 +760,9 @@ fn classify_changes(log: &mut Log, c: &mut Commit, lines: &[&str], from: usize, 
                     .and_then(|m| m.as_str().parse::<usize>().ok())
                     .unwrap_or(0)
             };
-            c.totals = Some((num(1), num(2)));
+            let (added, removed) = (num(1), num(2));
+            c.totals = Some((added, removed));
+            c.deletes |= removed >= BIG_REMOVAL && removed > 4 * added;
             continue;
         }
         if let Some(cap) = p.stat.captures(t) {
@@ -735,6 +780,7 @@ fn classify_changes(log: &mut Log, c: &mut Commit, lines: &[&str], from: usize, 
                         (false, true) => '-',
                         _ => '±',
                     };
+                    c.deletes |= sign == '-' && total >= BIG_REMOVAL;
                     Change::Stat { total, sign }
                 }
                 None => Change::Binary,
@@ -749,10 +795,12 @@ fn classify_changes(log: &mut Log, c: &mut Commit, lines: &[&str], from: usize, 
         if let Some(cap) = p.name_status.captures(t) {
             log.role[i] = Role::Name;
             let path = cap.get(4).or_else(|| cap.get(3)).map_or("", |m| m.as_str());
+            let status = cap[1].chars().next().unwrap_or('M');
+            c.deletes |= status == 'D';
             name_files.push(FileChange {
                 machine: machine_made(path),
                 path: path.to_string(),
-                change: Change::Status(cap[1].chars().next().unwrap_or('M')),
+                change: Change::Status(status),
             });
             continue;
         }
@@ -790,24 +838,43 @@ struct Hits {
     /// Commits whose whole content comes first: those named exactly (a hash, a number, a
     /// quoted term), and the best few by relevance.
     whole: HashSet<usize>,
-    /// Lines with a term of the query.
-    lines: Vec<bool>,
+    /// Per line, how much of the query it has: the weights of its words (rarer words weigh
+    /// more), far more for an exact term; 0 for none.
+    lines: Vec<f64>,
+    /// The weightiest lines, best first.
+    answers: Vec<usize>,
 }
+
+/// The weight of a line with an exact term of the query.
+const EXACT_WEIGHT: f64 = 1000.0;
+/// Lines with at least this share of the weightiest line's weight are the answer.
+const ANSWER_SHARE: f64 = 0.6;
+/// Lines of the answer at most.
+const ANSWERS: usize = 8;
 
 /// Commits whose best-scored few by relevance keep their whole content.
 const WHOLE_BY_WORDS: usize = 3;
 
-/// Whether `line` has one of `words` (lowercased) as a word.
-fn has_word(line: &str, words: &[String]) -> bool {
-    line.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .any(|w| words.iter().any(|q| w.eq_ignore_ascii_case(q)))
+/// Which of `words` (lowercased, the first 64) `line` has, as bits.
+fn word_bits(line: &str, words: &[String]) -> u64 {
+    let mut bits = 0u64;
+    for w in line.split(|c: char| !c.is_alphanumeric()) {
+        if w.is_empty() {
+            continue;
+        }
+        for (j, q) in words.iter().take(64).enumerate() {
+            if w.eq_ignore_ascii_case(q) {
+                bits |= 1 << j;
+            }
+        }
+    }
+    bits
 }
 
 fn query_hits(log: &Log, lines: &[&str], ctx: &Context) -> Hits {
     let n = lines.len();
     let mut hits = Hits {
-        lines: vec![false; n],
+        lines: vec![0.0; n],
         ..Hits::default()
     };
     let q = ctx.query;
@@ -823,21 +890,44 @@ fn query_hits(log: &Log, lines: &[&str], ctx: &Context) -> Hits {
         });
         if named {
             exact.push(k);
-            hits.lines[c.start] = true;
+            hits.lines[c.start] = EXACT_WEIGHT;
         }
     }
+    let mut bits = vec![0u64; n];
     for (i, l) in lines.iter().enumerate() {
         let l = content(l);
-        let exact_hit = q.exact.iter().any(|t| contains_exact(l, t));
-        if exact_hit {
+        if q.exact.iter().any(|t| contains_exact(l, t)) {
+            hits.lines[i] = EXACT_WEIGHT;
             if let Some(k) = log.commit_of[i] {
                 if !exact.contains(&k) {
                     exact.push(k);
                 }
             }
         }
-        if exact_hit || (!q.words.is_empty() && has_word(l, &q.words)) {
-            hits.lines[i] = true;
+        if !q.words.is_empty() {
+            bits[i] = word_bits(l, &q.words);
+        }
+    }
+    // A word's weight: how few commits have it (inverse document frequency).
+    if !q.words.is_empty() {
+        let nc = log.commits.len() as f64;
+        let mut df = vec![0usize; q.words.len().min(64)];
+        for c in &log.commits {
+            let has = bits[c.start..c.end].iter().fold(0u64, |a, b| a | b);
+            for (j, d) in df.iter_mut().enumerate() {
+                *d += usize::from(has >> j & 1 == 1);
+            }
+        }
+        let idf: Vec<f64> = df
+            .iter()
+            .map(|&d| ((nc - d as f64 + 0.5) / (d as f64 + 0.5) + 1.0).ln())
+            .collect();
+        for (i, &b) in bits.iter().enumerate() {
+            let w: f64 = (0..idf.len())
+                .filter(|j| b >> j & 1 == 1)
+                .map(|j| idf[j])
+                .sum();
+            hits.lines[i] += w;
         }
     }
     exact.sort_unstable();
@@ -855,12 +945,50 @@ fn query_hits(log: &Log, lines: &[&str], ctx: &Context) -> Hits {
             .collect();
         by.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
         let best = by.first().map_or(0.0, |&k| scores[k]);
-        for &k in by.iter().take(WHOLE_BY_WORDS) {
+        // Commits named exactly are the answer; words then only rank.
+        let named = !hits.whole.is_empty();
+        let promote = if named { 0 } else { WHOLE_BY_WORDS };
+        for &k in by.iter().take(promote) {
             if scores[k] >= best * 0.5 {
                 hits.whole.insert(k);
             }
         }
-        hits.commits.extend(by);
+        // Commits named exactly are the answer: the others stay in their order.
+        if !named {
+            hits.commits.extend(by);
+        }
+    }
+    // The answer: the lines with the most of the query, listed right after their commits,
+    // which are listed first.
+    let most = hits.lines.iter().fold(0.0f64, |a, &b| a.max(b));
+    if most > 0.0 {
+        let mut best: Vec<usize> = (0..n)
+            .filter(|&i| hits.lines[i] >= most * ANSWER_SHARE && log.commit_of[i].is_some())
+            .collect();
+        best.sort_by(|&a, &b| hits.lines[b].total_cmp(&hits.lines[a]).then(a.cmp(&b)));
+        best.truncate(ANSWERS);
+        let mut first: Vec<usize> = hits
+            .commits
+            .iter()
+            .copied()
+            .filter(|k| hits.whole.contains(k))
+            .collect();
+        for &i in &best {
+            if let Some(k) = log.commit_of[i] {
+                if !first.contains(&k) {
+                    first.push(k);
+                }
+            }
+        }
+        let rest: Vec<usize> = hits
+            .commits
+            .iter()
+            .copied()
+            .filter(|k| !first.contains(k))
+            .collect();
+        first.extend(rest);
+        hits.commits = first;
+        hits.answers = best;
     }
     hits
 }
@@ -872,6 +1000,8 @@ struct Ranker<'a> {
     hits: &'a Hits,
     /// Per commit, the estimated cost of its note.
     note_cost: &'a [usize],
+    /// Whether every commit's listing fits the budget.
+    listings_fit: bool,
     units: Vec<Unit>,
 }
 
@@ -910,8 +1040,9 @@ impl Ranker<'_> {
         let last = log.commits.len().saturating_sub(1);
         for (k, c) in log.commits.iter().enumerate() {
             let hit = hit_rank.get(&k).copied();
-            // Listed first: the query's commits, then in order (the newest first).
-            let list_order = hit.unwrap_or(nc + k as u64);
+            // Listed first: the query's commits, then in order (the newest first); the
+            // answer's lines right after their commit (odd orders).
+            let list_order = 2 * hit.unwrap_or(nc + k as u64);
             let whole = self.hits.whole.contains(&k);
             // A commit the query names keeps its content first, in the order of the hits.
             let base = hit.unwrap_or(0) << 32;
@@ -922,11 +1053,19 @@ impl Ranker<'_> {
                     (t, order)
                 }
             };
+            // When not every commit can be listed, the query's answer goes before the
+            // listings of the commits it does not name.
+            let list_tier = if hit.is_none() && !self.listings_fit && !self.hits.commits.is_empty()
+            {
+                T_REST
+            } else {
+                T_LIST
+            };
             if c.full {
                 if c.listing == c.start {
-                    self.push(c.start, c.head_end, T_LIST, list_order);
+                    self.push(c.start, c.head_end, list_tier, list_order);
                 } else {
-                    self.push(c.listing, c.listing + 1, T_LIST, list_order);
+                    self.push(c.listing, c.listing + 1, list_tier, list_order);
                     let (t, o) = tier_or(T_HEAD, k as u64, 0);
                     self.push(c.start, c.head_end, t, o);
                 }
@@ -935,32 +1074,63 @@ impl Ranker<'_> {
                     (T_LIST, list_order)
                 } else if k == 0 || k == last {
                     (T_LIST, k as u64)
-                } else if self.stands_out(c) {
-                    (T_MARK, k as u64)
+                } else if let Some(mark) = self.stands_out(c) {
+                    // What a reader must not miss first, then decorations, then merges.
+                    (T_MARK, mark * nc + k as u64)
                 } else {
                     (T_SPREAD, fit::spread(k, log.commits.len()))
                 };
                 self.push(c.start, c.start + 1, t, o);
             }
-            let (t, o) = tier_or(T_NOTE, k as u64, 1);
+            // Commits that stand out have their notes first.
+            let note_order = if c.alarm { k as u64 } else { nc + k as u64 };
+            let (t, o) = tier_or(T_NOTE, note_order, 1);
             self.push(n + k, n + k + 1, t, o);
             self.rank_message(k, c, whole, base);
             self.rank_changes(k, c, whole, base);
         }
-        // Hits anywhere come right after the listings.
-        let hits = &self.hits.lines;
-        for u in &mut self.units {
-            if u.tier > T_QUERY && u.start < n && hits[u.start..u.end.min(n)].iter().any(|&h| h) {
-                u.tier = T_QUERY;
-                u.order = (1 << 48) + u.start as u64;
+        // Hits anywhere come right after the listings, the weightiest first.
+        let weight = |u: &Unit| -> f64 {
+            if u.start >= n {
+                return 0.0;
+            }
+            self.hits.lines[u.start..u.end.min(n)]
+                .iter()
+                .fold(0.0, |a: f64, &b| a.max(b))
+        };
+        let mut hit_units: Vec<(f64, usize)> = self
+            .units
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| u.tier > T_QUERY)
+            .map(|(x, u)| (weight(u), x))
+            .filter(|&(w, _)| w > 0.0)
+            .collect();
+        hit_units.sort_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then(self.units[a.1].start.cmp(&self.units[b.1].start))
+        });
+        for (r, &(_, x)) in hit_units.iter().enumerate() {
+            self.units[x].tier = T_QUERY;
+            self.units[x].order = (1 << 48) + r as u64;
+        }
+        for &i in &self.hits.answers {
+            let Some(rank) = log.commit_of[i].and_then(|k| hit_rank.get(&k)) else {
+                continue;
+            };
+            for u in &mut self.units {
+                if u.start <= i && i < u.end && u.tier > T_LIST {
+                    u.tier = T_LIST;
+                    u.order = 2 * rank + 1;
+                }
             }
         }
         self.units
     }
 
-    /// A commit of a one-line log that stands out: a merge, a decorated (tagged, branch
-    /// head) commit, a revert or a security fix.
-    fn stands_out(&self, c: &Commit) -> bool {
+    /// Whether a commit of a one-line log stands out, and how much (lower first): a revert or
+    /// security fix, a decorated (tagged, branch head) commit, a merge.
+    fn stands_out(&self, c: &Commit) -> Option<u64> {
         let text = content(self.lines[c.start]);
         let subject = patterns()
             .oneline
@@ -970,10 +1140,15 @@ impl Ranker<'_> {
         let merge_drawn = self.lines[c.start + 1..c.end]
             .first()
             .is_some_and(|l| l.contains('\\'));
-        !c.decor.is_empty()
-            || merge_drawn
-            || subject.starts_with("Merge ")
-            || patterns().standout_subject.is_match(subject)
+        if c.alarm {
+            Some(0)
+        } else if !c.decor.is_empty() {
+            Some(1)
+        } else if merge_drawn || subject.starts_with("Merge ") {
+            Some(2)
+        } else {
+            None
+        }
     }
 
     fn rank_message(&mut self, k: usize, c: &Commit, whole: bool, base: u64) {
@@ -1006,6 +1181,8 @@ impl Ranker<'_> {
             pos += 1;
             let (t, o) = if whole {
                 (T_QUERY, base + 2 + p_i)
+            } else if c.alarm && self.log.standout[i] {
+                (T_NOTE, k as u64)
             } else if p_i < BODY_FIRST {
                 (T_BODY, p_i * nc + k as u64)
             } else {
@@ -1032,7 +1209,7 @@ impl Ranker<'_> {
         struct Seq {
             groups: Vec<Vec<(usize, usize)>>,
             standout: bool,
-            machine: bool,
+            rank: u8,
         }
         let mut seqs: Vec<Seq> = Vec::new();
         let mut stat: Vec<(usize, usize, usize)> = Vec::new();
@@ -1050,7 +1227,7 @@ impl Ranker<'_> {
                     seqs.push(Seq {
                         groups: vec![vec![(i, j)]],
                         standout: false,
-                        machine: machine_made(path),
+                        rank: file_rank(path),
                     });
                     i = j;
                 }
@@ -1070,9 +1247,13 @@ impl Ranker<'_> {
                             group.push(s);
                             seq.groups.extend(rest.filter(|&r| r != s).map(|r| vec![r]));
                         } else if first_group {
+                            // A file's header, its first hunk's header and first change go
+                            // as one: a file named without any of its code says little.
                             let group = &mut seq.groups[0];
-                            group.push((i, i + 1));
-                            group.extend(rest.next());
+                            match rest.next() {
+                                Some((_, end)) => group[0].1 = end,
+                                None => group.push((i, i + 1)),
+                            }
                             seq.groups.extend(rest.map(|r| vec![r]));
                         } else {
                             seq.groups.push(vec![(i, i + 1)]);
@@ -1129,18 +1310,19 @@ impl Ranker<'_> {
             seqs.push(Seq {
                 groups: stat.iter().map(|s| vec![(s.0, s.0 + 1)]).collect(),
                 standout: false,
-                machine: false,
+                rank: 0,
             });
         }
         if !names.is_empty() {
             seqs.push(Seq {
                 groups: names.into_iter().map(|r| vec![r]).collect(),
                 standout: false,
-                machine: false,
+                rank: 0,
             });
         }
-        // Files with a standing-out line first, machine-made ones last; then round by round.
-        seqs.sort_by_key(|s| (!s.standout, s.machine));
+        // Files with a standing-out line first, then code, prose, machine-made files; then
+        // round by round.
+        seqs.sort_by_key(|s| (!s.standout, s.rank));
         let mut sequence: Vec<(usize, usize)> = Vec::new();
         let rounds = seqs.iter().map(|s| s.groups.len()).max().unwrap_or(0);
         for r in 0..rounds {
@@ -1157,13 +1339,25 @@ impl Ranker<'_> {
             .map(|i| estimate(self.lines[i]))
             .sum();
         let small = size <= self.note_cost[k] + SMALL_SLACK;
+        let note_order = if c.alarm { k as u64 } else { nc + k as u64 };
+        // The lines that stand out in a commit that stands out go with its note.
+        let alarming: HashSet<(usize, usize)> = if c.alarm {
+            seqs.iter()
+                .filter(|s| s.standout)
+                .flat_map(|s| s.groups[0].iter().copied())
+                .collect()
+        } else {
+            HashSet::new()
+        };
         let m = sequence.len().max(1) as u64;
         for (r, &(a, b)) in sequence.iter().enumerate() {
             let r = r as u64;
             let (t, o) = if whole {
                 (T_QUERY, base + 1_000_000 + r)
-            } else if small {
+            } else if alarming.contains(&(a, b)) {
                 (T_NOTE, k as u64)
+            } else if small {
+                (T_NOTE, note_order)
             } else {
                 let key = if r < FIRST_UNITS as u64 {
                     r
@@ -1238,6 +1432,8 @@ struct View<'a> {
     cut: HashMap<usize, usize>,
     /// Per commit, the note that stands for its header lines.
     heads: Vec<String>,
+    /// Lines with a term of the query.
+    asked: Vec<bool>,
 }
 
 /// Whether a left-out line is worth a note where it was (context, `index` lines, empty lines
@@ -1267,14 +1463,14 @@ impl View<'_> {
             }
         }
         // A message is read from its start: a line after one not shown is not shown either,
-        // unless it stands out.
+        // unless it stands out or the query asks for it.
         for c in &log.commits {
             let mut open = true;
             for i in c.msg.0..c.msg.1 {
                 if log.role[i] != Role::Body {
                     continue;
                 }
-                if !(open || log.standout[i]) {
+                if !(open || log.standout[i] || self.asked[i]) {
                     e[i] = false;
                 }
                 open = e[i];
@@ -1287,6 +1483,13 @@ impl View<'_> {
                 } else {
                     next = e[i];
                 }
+            }
+        }
+        // Empty lines outside messages only before a line shown.
+        for i in (0..n).rev() {
+            if log.role[i] == Role::Blank && e[i] && !e.get(i + 1).is_some_and(|&k| k && i + 1 < n)
+            {
+                e[i] = false;
             }
         }
         for i in 0..n {
@@ -1412,13 +1615,13 @@ impl View<'_> {
             self.push_range(&mut out, &e, from, c.end, detail);
         }
         flush(&mut out, &mut skipped);
-        out.push_str(&marker(key, &self.summary(&e)));
+        out.push_str(&marker(key, &self.summary(&e, detail)));
         out.push('\n');
         out
     }
 
     /// What the marker says was left out.
-    fn summary(&self, e: &[bool]) -> String {
+    fn summary(&self, e: &[bool], detail: Detail) -> String {
         let log = self.log;
         let n = self.lines.len();
         let total = log.commits.len();
@@ -1439,13 +1642,13 @@ impl View<'_> {
             *hidden.entry(log.role[i].name().to_string()).or_default() += 1;
         }
         let dropped: usize = hidden.values().sum();
-        if dropped > 0 {
+        if dropped > 0 && detail == Detail::Full {
             s.push_str(&format!(
                 "; {dropped} of {n} lines not shown ({})",
-                super::top_counts(&hidden, 3)
+                super::top_counts(&hidden, 2)
             ));
         }
-        s.push_str("; retrieve with a query, or a commit's lines");
+        s.push_str("; retrieve by query or lines");
         s
     }
 }
@@ -1482,6 +1685,8 @@ fn note(log: &Log, k: usize, e: &[bool]) -> Option<String> {
     }
     if changes && !c.files.is_empty() {
         parts.push(files_summary(c));
+    } else if let Some((added, removed)) = c.totals.filter(|_| changes) {
+        parts.push(format!("+{added} -{removed}"));
     }
     parts.push(format!("lines {}-{}", c.start + 1, c.end));
     Some(format!("[… {}]\n", parts.join("; ")))
@@ -1593,14 +1798,14 @@ const SUBJECT_MIN: usize = 16;
 
 /// Lines shown cut: any line over a quarter of the budget, and, when the commits' listings
 /// would not all fit whole in `room` tokens but would all fit cut, the longest subjects, to a
-/// common length (never under [`SUBJECT_MIN`] tokens).
+/// common length (never under [`SUBJECT_MIN`] tokens). Also whether every listing fits.
 fn cuts(
     log: &Log,
     lines: &[&str],
     heads: &[String],
     room: usize,
     ctx: &Context,
-) -> HashMap<usize, usize> {
+) -> (HashMap<usize, usize>, bool) {
     let cap = line_cap(ctx.budget);
     let mut cut = HashMap::new();
     for (i, l) in lines.iter().enumerate() {
@@ -1637,8 +1842,10 @@ fn cuts(
                 cut.insert(i, prefix_within(lines[i], lo, ctx));
             }
         }
+        return (cut, true);
     }
-    cut
+    let fits = need(cap) <= room;
+    (cut, fits)
 }
 
 /// Compresses a git log (see the module docs).
@@ -1659,28 +1866,31 @@ pub fn compress_gitlog(text: &str, ctx: &Context) -> Result<TextOutcome, TextErr
     let note_cost: Vec<usize> = (0..nc)
         .map(|k| note(&log, k, &nothing).map_or(0, |s| estimate(&s)))
         .collect();
-    let units = Ranker {
-        log: &log,
-        lines: &lines,
-        hits: &hits,
-        note_cost: &note_cost,
-        units: Vec::with_capacity(n + nc),
-    }
-    .rank();
     let heads: Vec<String> = log.commits.iter().map(head_note).collect();
     let mut view = View {
         log: &log,
         lines: &lines,
         cut: HashMap::new(),
         heads,
+        asked: hits.lines.iter().map(|&w| w > 0.0).collect(),
     };
     // What the output takes with no commit in it (the marker), for measuring the listings.
     let empty = view.render(&nothing, Detail::Terse, &Key::of(b"cinch gitlog"));
     let room = ctx
         .budget
         .saturating_sub(ctx.counter.count(&empty) + LISTING_SLACK);
-    view.cut = cuts(&log, &lines, &view.heads, room, ctx);
+    let (cut, listings_fit) = cuts(&log, &lines, &view.heads, room, ctx);
+    view.cut = cut;
     let view = view;
+    let units = Ranker {
+        log: &log,
+        lines: &lines,
+        hits: &hits,
+        note_cost: &note_cost,
+        listings_fit,
+        units: Vec::with_capacity(n + nc),
+    }
+    .rank();
     let listing_of: HashMap<usize, usize> = log
         .commits
         .iter()
@@ -1731,4 +1941,273 @@ pub fn compress_gitlog(text: &str, ctx: &Context) -> Result<TextOutcome, TextErr
             dropped,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ccr::{entry, marker_keys};
+    use crate::context::with_context;
+    use crate::Store;
+
+    const TWO: &str = "\
+commit 1111111111111111111111111111111111111111 (HEAD -> main, tag: v1.0)
+Author: Ann Example <ann@example.com>
+Date:   Fri Dec 4 16:38:07 2026 +0000
+
+    Rework the parser
+
+    -p used to print nothing here
+    +1 for the new layout
+    @@ not a hunk @@
+
+diff --git a/src/a.rs b/src/a.rs
+index 1111111..2222222 100644
+--- a/src/a.rs
++++ b/src/a.rs
+@@ -1,3 +1,3 @@ fn a() {
+ one
+-two
++TWO
+ three
+
+commit 2222222222222222222222222222222222222222
+Merge: 1111111 3333333
+Author: Bob Example <bob@example.com>
+Date:   Thu Dec 3 10:00:00 2026 +0100
+
+    Merge branch 'x'
+";
+
+    #[test]
+    fn message_lines_are_message_and_hunks_stay_in_their_commit() {
+        let lines = lines_of(TWO);
+        let log = parse(&lines).unwrap();
+        assert_eq!(log.commits.len(), 2);
+        let at = |s: &str| lines.iter().position(|l| l.starts_with(s)).unwrap();
+        for s in ["    -p used", "    +1 for", "    @@ not"] {
+            assert_eq!(log.role[at(s)], Role::Body, "{s}");
+        }
+        assert_eq!(log.role[at("    Rework")], Role::Subject);
+        assert_eq!(log.role[at("@@ -1,3")], Role::Hunk);
+        assert_eq!(log.role[at("-two")], Role::Changed);
+        assert_eq!(log.role[at(" one")], Role::Context);
+        assert_eq!(log.commit_of[at("+TWO")], Some(0));
+        let c = &log.commits[0];
+        assert_eq!(c.decor, "HEAD -> main, tag: v1.0");
+        assert_eq!(
+            (c.author.as_str(), c.date.as_str()),
+            ("Ann Example", "2026-12-04")
+        );
+        assert_eq!(
+            c.files[0].change,
+            Change::Counted {
+                added: 1,
+                removed: 1
+            }
+        );
+        assert!(log.commits[1].merge);
+        assert_eq!(
+            head_note(&log.commits[1]),
+            "[commit 2222222222 · merge · 2026-12-03 · Bob Example]\n"
+        );
+    }
+
+    #[test]
+    fn graph_drawing_is_read_off_with_the_commit_lines_width() {
+        let text = "\
+*   commit aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+|\\  Merge: bbbbbbb ccccccc
+| | Author: A <a@x>
+| | Date:   Sat Aug 8 03:06:06 2026 +0300
+| | 
+| |     Merge it
+| | 
+| * commit cccccccccccccccccccccccccccccccccccccccc
+|/  Author: B <b@x>
+|   Date:   Sat Aug 8 03:06:01 2026 +0300
+|   
+|       doc: fix the guide
+|   
+|    GUIDE.md | 18 +++++++++---------
+|    1 file changed, 9 insertions(+), 9 deletions(-)
+";
+        let lines = lines_of(text);
+        let log = parse(&lines).unwrap();
+        assert!(log.graph);
+        assert_eq!(log.commits.len(), 2);
+        assert_eq!(log.role[5], Role::Subject);
+        assert_eq!(log.role[11], Role::Subject);
+        assert_eq!(log.role[13], Role::Stat);
+        assert_eq!(log.role[14], Role::StatTotal);
+        let c = &log.commits[1];
+        assert_eq!(c.files[0].path, "GUIDE.md");
+        assert_eq!(c.totals, Some((9, 9)));
+        assert!(log.commits[0].merge);
+    }
+
+    #[test]
+    fn one_line_logs_and_their_marks() {
+        let text = "\
+* 26a9dd4b21 (HEAD -> main) Simplify branches
+*   cfebf92a Merge 88c70a3c into 3fce3b5b
+|\\  
+| * 88c70a3c doc: search for clap
+|/  
+* 092d68b920 Revert \"Respect binary policies\"
+* 5880e1b9cc Repair trampolines
+";
+        let lines = lines_of(text);
+        let log = parse(&lines).unwrap();
+        assert!(log.graph && !log.commits[0].full);
+        assert_eq!(log.commits.len(), 5);
+        assert_eq!(log.commits[0].decor, "HEAD -> main");
+        assert!(log.commits[3].alarm, "a revert stands out");
+        assert_eq!(log.role[2], Role::Graph);
+    }
+
+    #[test]
+    fn dates_people_and_paths() {
+        assert_eq!(short_date("Fri Dec 4 16:38:07 2026 +0000"), "2026-12-04");
+        assert_eq!(short_date("2026-12-04 16:38:07 +0000"), "2026-12-04");
+        assert_eq!(short_date("Fri, 4 Dec 2026 16:38:07 +0000"), "2026-12-04");
+        assert_eq!(short_date("3 days ago"), "3 days ago");
+        assert_eq!(epoch_date(1_785_852_008, "-0400"), "2026-08-04");
+        assert_eq!(epoch_date(0, "+0000"), "1970-01-01");
+        assert_eq!(person("Ann Example <ann@example.com>"), "Ann Example");
+        assert_eq!(person("<ann@example.com>"), "ann@example.com");
+        assert_eq!(short_path("crates/cinch-core/src/route.rs"), "src/route.rs");
+        assert_eq!(short_path("README.md"), "README.md");
+    }
+
+    #[test]
+    fn raw_headers_give_the_author_and_date() {
+        let text = "commit 3fce3b5bb0236da2df6d99672afb8a719642eca7\ntree 856ed9162d23416ee7dc5f4389975b54ca062f60\nparent 5055264ae021b5d0e01e55f723622d638ea877f0\nauthor Andrew Gallant <jamslam@gmail.com> 1785852008 -0400\ncommitter Andrew Gallant <jamslam@gmail.com> 1785852008 -0400\ngpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEzBAABCgAdFiEELYER4UEVHAcu6aud\n -----END PGP SIGNATURE-----\n\n    ignore-0.4.33\n";
+        let lines = lines_of(text);
+        let log = parse(&lines).unwrap();
+        let c = &log.commits[0];
+        assert_eq!(
+            (c.author.as_str(), c.date.as_str()),
+            ("Andrew Gallant", "2026-08-04")
+        );
+        assert_eq!(
+            log.role[10],
+            Role::Subject,
+            "the signature's blank line is a header"
+        );
+    }
+
+    fn hash_of(k: usize) -> String {
+        let x = 0x9e37_79b9_7f4a_7c15_u64.wrapping_mul(k as u64 + 1);
+        format!("{x:016x}{:016x}{k:08x}", x.rotate_left(17))
+    }
+
+    fn long_log(commits: usize) -> String {
+        (0..commits)
+            .map(|k| {
+                let body: String = (0..30)
+                    .map(|l| format!("    body line {l} of commit {k} says something\n"))
+                    .collect();
+                format!(
+                    "commit {}\nAuthor: Dev{k} <d@x>\nDate:   Mon Mar 3 10:00:00 2025 +0100\n\n    Subject of commit {k}\n    \n{body}\n",
+                    hash_of(k)
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn too_small_a_budget_lists_the_newest_and_says_how_many_are_missing() {
+        let text = long_log(40);
+        for budget in [80, 120, 300] {
+            let (out, store) = with_context(&text, "", budget, |ctx| {
+                let out = compress_gitlog(&text, ctx).unwrap();
+                assert!(ctx.counter.count(&out.output) <= budget, "{budget}");
+                out
+            });
+            let listed = out.output.matches("Subject of commit").count();
+            assert!(listed >= 1, "{budget}: {}", out.output);
+            for k in 0..listed {
+                assert!(
+                    out.output.contains(&format!("Subject of commit {k}\n")),
+                    "newest first"
+                );
+            }
+            assert!(
+                out.output.contains(&format!(
+                    "{listed} of 40 commits listed, {} not",
+                    40 - listed
+                )),
+                "{}",
+                out.output
+            );
+            let bytes = store.get("t", &marker_keys(&out.output)[0]).unwrap();
+            assert_eq!(entry::decode(&bytes).unwrap().original, text.as_bytes());
+        }
+    }
+
+    #[test]
+    fn a_short_hash_brings_its_commit_whole() {
+        let text = long_log(40);
+        let hash = hash_of(17);
+        let (out, _) = with_context(&text, &format!("show {}", &hash[..12]), 2500, |ctx| {
+            compress_gitlog(&text, ctx).unwrap()
+        });
+        assert!(
+            out.output
+                .contains(&format!("commit {hash}\nAuthor: Dev17")),
+            "{}",
+            out.output
+        );
+        assert!(
+            out.output.contains("body line 29 of commit 17 says"),
+            "{}",
+            out.output
+        );
+        assert!(!out.output.contains("body line 29 of commit 3 says"));
+    }
+
+    #[test]
+    fn text_without_commits_is_declined() {
+        let text = "just some words\n".repeat(400);
+        let (r, _) = with_context(&text, "", 100, |ctx| compress_gitlog(&text, ctx));
+        assert!(matches!(r, Err(TextError::NothingToDrop(_))));
+    }
+
+    #[test]
+    fn notes_name_files_with_counts() {
+        let c = Commit {
+            files: vec![
+                FileChange {
+                    path: "Cargo.lock".into(),
+                    change: Change::Counted {
+                        added: 90,
+                        removed: 80,
+                    },
+                    machine: true,
+                },
+                FileChange {
+                    path: "crates/a/src/lib.rs".into(),
+                    change: Change::Counted {
+                        added: 12,
+                        removed: 0,
+                    },
+                    machine: false,
+                },
+                FileChange {
+                    path: "crates/a/src/b.rs".into(),
+                    change: Change::Counted {
+                        added: 3,
+                        removed: 40,
+                    },
+                    machine: false,
+                },
+            ],
+            ..Commit::default()
+        };
+        assert_eq!(
+            files_summary(&c),
+            "3 files +105 -120: src/b.rs +3 -40, src/lib.rs +12, Cargo.lock +90 -80"
+        );
+    }
 }
