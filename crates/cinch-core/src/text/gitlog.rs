@@ -425,10 +425,7 @@ fn short_date(s: &str) -> String {
         return s[..10].to_string();
     }
     // The default (`Fri Dec 4 16:38:07 2026 +0000`) and RFC 2822 (`Fri, 4 Dec 2026 ...`).
-    let parts: Vec<&str> = s
-        .split(|c: char| c == ' ' || c == ',')
-        .filter(|p| !p.is_empty())
-        .collect();
+    let parts: Vec<&str> = s.split([' ', ',']).filter(|p| !p.is_empty()).collect();
     let month = parts.iter().position(|p| MONTHS.contains(p)).map(|i| {
         (
             i,
@@ -647,9 +644,9 @@ fn classify_changes(log: &mut Log, c: &mut Commit, lines: &[&str], from: usize, 
     let mut patch_files: Vec<FileChange> = Vec::new();
     let mut stat_files: Vec<FileChange> = Vec::new();
     let mut name_files: Vec<FileChange> = Vec::new();
-    for i in from..c.end {
-        let raw = content(lines[i]);
-        let t = strip_graph(lines[i], w);
+    for (i, line) in lines.iter().enumerate().take(c.end).skip(from) {
+        let raw = content(line);
+        let t = strip_graph(line, w);
         if t.is_empty() {
             log.role[i] = if raw.contains(['\\', '/', '_']) {
                 Role::Graph
@@ -992,6 +989,9 @@ fn query_hits(log: &Log, lines: &[&str], ctx: &Context) -> Hits {
     }
     hits
 }
+
+/// Lines `start..end`.
+type Span = (usize, usize);
 
 /// Ranks everything: the units [`fit`](super::fit) chooses from (see the module docs).
 struct Ranker<'a> {
@@ -1376,12 +1376,7 @@ impl Ranker<'_> {
     /// The change blocks of a hunk body (`a..b`): runs of changed lines with a line of context
     /// on each side, in pieces of at most [`BLOCK_MAX`] changed lines; the piece with a line
     /// that stands out, if any. Context lines outside them go to `fill`.
-    fn blocks(
-        &self,
-        a: usize,
-        b: usize,
-        fill: &mut Vec<usize>,
-    ) -> (Vec<(usize, usize)>, Option<(usize, usize)>) {
+    fn blocks(&self, a: usize, b: usize, fill: &mut Vec<usize>) -> (Vec<Span>, Option<Span>) {
         let role = &self.log.role;
         let mut pieces = Vec::new();
         let mut standout = None;
@@ -1466,14 +1461,14 @@ impl View<'_> {
         // unless it stands out or the query asks for it.
         for c in &log.commits {
             let mut open = true;
-            for i in c.msg.0..c.msg.1 {
+            for (i, shown) in e.iter_mut().enumerate().take(c.msg.1).skip(c.msg.0) {
                 if log.role[i] != Role::Body {
                     continue;
                 }
                 if !(open || log.standout[i] || self.asked[i]) {
-                    e[i] = false;
+                    *shown = false;
                 }
-                open = e[i];
+                open = *shown;
             }
             // Empty lines only before a line shown.
             let mut next = false;
