@@ -12,17 +12,25 @@
 //! Over the budget, lines are shown by rank (see [`super::fit`]):
 //!
 //! 1. every commit's listing: its subject line, under a one-line note for its header
-//!    (`[commit 1b49bb90 · 2026-11-25 · Author Name]`) unless the header itself is shown;
-//!    commits the query names (a hash, an author, a file, a word) come first, then the newest;
-//!    one-line logs keep the newest and oldest, then merges, decorated and reverted commits,
-//!    then the rest spread evenly;
-//! 2. the query's hits: the whole of a commit it names, the lines it names elsewhere;
+//!    (`[commit 1b49bb9052 · 2026-11-25 · Author Name]`) unless the header itself is shown,
+//!    newest first and never one after a commit that did not fit; when every listing fits
+//!    only with the longest subjects cut, they are cut to a common length. Commits the query
+//!    names (a hash, an author, a file, a word) are listed first, each with the lines that
+//!    answer it; when not every commit can be listed, the query's answer comes before the
+//!    other listings. One-line logs keep the newest and oldest, then reverts and security
+//!    fixes, decorated commits and merges, then the rest spread evenly in short runs;
+//! 2. the query's hits: the whole of a commit it names, the weightiest lines it names
+//!    elsewhere (rare words weigh more);
 //! 3. per commit a note with what is not shown: lines of message, files with their +/- counts
-//!    (from the patch or the stat), and the commit's line numbers in the original;
-//! 4. message bodies, first lines first across commits;
-//! 5. the changes: file headers, each hunk with its header, change blocks (standing-out lines
-//!    such as conflict markers or `FIXME` first), stat and name lines, shared across commits
-//!    in proportion to their size;
+//!    (from the patch or the stat), and the commit's line numbers in the original (for
+//!    `retrieve --offset/--limit`); a change section shorter than its note is shown instead,
+//!    and commits that stand out (a revert, a deleted file, an added conflict marker or
+//!    `FIXME`) have their notes and standing-out lines first;
+//! 4. the first lines of message bodies, across commits;
+//! 5. the changes: each file's header with its first hunk's header and first change, then
+//!    more hunks and change blocks, stat and name lines, shared across commits in proportion
+//!    to their size (code before prose, lockfiles and generated files last), with the rest
+//!    of long bodies;
 //! 6. the headers as written, then context lines and the rest.
 //!
 //! Kept lines stay byte for byte, in their commit; the whole original is stored under the
@@ -61,6 +69,8 @@ const BLOCK_MAX: usize = 12;
 const CONTEXT: usize = 1;
 /// Lines removed from one file in a stat that make its commit stand out.
 const BIG_REMOVAL: usize = 200;
+/// One-line logs are sampled in runs of this many commits.
+const SPREAD_RUN: usize = 4;
 /// Characters of an abbreviated hash.
 const ABBREV: usize = 10;
 /// Files a commit's note names.
@@ -100,13 +110,23 @@ fn patterns() -> &'static Patterns {
             standout_change: re(
                 r"^[+\-](?:(?:<{7}|>{7}|={7})(?:\s|$)|.*(?:(?-u:\b)(?:TODO|FIXME|XXX|HACK)(?-u:\b)|(?-u:\b)unsafe\s*(?:\{|fn|impl)|panic!\(|(?i:(?-u:\b)(?:password|passwd|secret|private[_ -]?key|api[_ -]?key)(?-u:\b))))",
             ),
+            // What a reader of a history must not miss. A "regression test" is routine, and
+            // "security" alone names things (`uv-security`) as often as it warns.
             standout_subject: re(
-                r#"(?i)(?-u:\b)(?:revert(?:s|ed)?|breaking|security|cve-\d+|vulnerab\w*|regression|hotfix|data loss|rollback|critical)(?-u:\b)"#,
+                r"(?i)(?-u:\b)(?:revert(?:s|ed)?|breaking|cve-\d+|vulnerab\w*|regression(?:\s+tests?)?|security\s+(?:fix|issue|bug|advisory|patch|hole|problem)|hotfix|data loss|rollback|critical)(?-u:\b)",
             ),
             trailer: re(
                 r"^\s*(?:Signed-off-by|Co-authored-by|Reviewed-by|Acked-by|Tested-by|Reported-by|Suggested-by|Helped-by|Cc|Change-Id|Reviewed-on|Link):\s",
             ),
         }
+    })
+}
+
+/// Whether a message line says something a reader must not miss (see `standout_subject`).
+fn serious(text: &str) -> bool {
+    patterns().standout_subject.find_iter(text).any(|m| {
+        let word = m.as_str().to_ascii_lowercase();
+        !(word.starts_with("regression") && word.ends_with(['t', 's']))
     })
 }
 
@@ -611,8 +631,8 @@ fn parse(lines: &[&str]) -> Option<Log> {
             let t = text(j);
             let (standout, alarming) = match log.role[j] {
                 Role::Subject | Role::Body => {
-                    let serious = p.standout_subject.is_match(t);
-                    (serious || error_re().is_match(t), serious)
+                    let grave = serious(t);
+                    (grave || error_re().is_match(t), grave)
                 }
                 Role::Changed => {
                     let hit = p.standout_change.is_match(t);
@@ -625,7 +645,7 @@ fn parse(lines: &[&str]) -> Option<Log> {
         }
         if oneline {
             let subject = p.oneline.captures(first).and_then(|cap| cap.get(3));
-            alarm |= subject.is_some_and(|m| p.standout_subject.is_match(m.as_str()));
+            alarm |= subject.is_some_and(|m| serious(m.as_str()));
         }
         c.alarm = alarm;
         log.commits.push(c);
@@ -1078,7 +1098,11 @@ impl Ranker<'_> {
                     // What a reader must not miss first, then decorations, then merges.
                     (T_MARK, mark * nc + k as u64)
                 } else {
-                    (T_SPREAD, fit::spread(k, log.commits.len()))
+                    // Spread evenly in runs of a few: a note between every two lines would cost
+                    // as much as the lines.
+                    let blocks = log.commits.len().div_ceil(SPREAD_RUN);
+                    let run = fit::spread(k / SPREAD_RUN, blocks);
+                    (T_SPREAD, run * SPREAD_RUN as u64 + (k % SPREAD_RUN) as u64)
                 };
                 self.push(c.start, c.start + 1, t, o);
             }
