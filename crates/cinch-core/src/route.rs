@@ -415,7 +415,8 @@ pub(crate) fn compress_as(
         Kind::Code => text_candidate(text::code::compress_code(input, language, ctx)),
         Kind::Paths => text_candidate(text::paths::compress_paths(input, ctx)),
         Kind::Config => text_candidate(text::config::compress_config(input, ctx)),
-        Kind::Tests | Kind::GitLog | Kind::Table | Kind::Lines => {
+        Kind::GitLog => text_candidate(text::gitlog::compress_gitlog(input, ctx)),
+        Kind::Tests | Kind::Table | Kind::Lines => {
             text_candidate(text::lines::compress_lines(input, ctx))
         }
     }

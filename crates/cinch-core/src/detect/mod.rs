@@ -237,7 +237,7 @@ pub fn detect_text(input: &str) -> Detected {
         lines.iter().filter(|l| f(l)).count() as f64 / lines.len() as f64
     };
 
-    if shell::is_git_log(&lines) {
+    if shell::is_git_log(&lines) || shell::more_commits(input, &lines) {
         return Detected::of(Kind::GitLog);
     }
     let diff_header = lines

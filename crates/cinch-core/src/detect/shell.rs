@@ -10,6 +10,10 @@ struct Patterns {
     commit: Regex,
     oneline: Regex,
     graph: Regex,
+    stat_line: Regex,
+    name_status: Regex,
+    next_commit: Regex,
+    next_oneline: Regex,
     test_strong: Regex,
     test_line: Regex,
     trace: Regex,
@@ -34,6 +38,11 @@ fn patterns() -> &'static Patterns {
             // checksum listing has two spaces or a `*`).
             oneline: re(r"^[0-9a-f]{7,40} (?:\([^)]*\) )?[^\s*]"),
             graph: re(r"^[*|\\/ _.-]*\*[ |\\/]*[0-9a-f]{7,40} "),
+            stat_line: re(r"^ \S.*\|\s+(?:\d+|Bin\b)"),
+            name_status: re(r"^[ACDMRTUXB]\d*\t"),
+            // A commit header at the start of a line (after `--graph` drawing).
+            next_commit: re(r"(?m)^(?:[|\\/ ]*\* +)?commit [0-9a-f]{7,64}(?:[ \t\r]|$)"),
+            next_oneline: re(r"(?m)^[0-9a-f]{7,64} [^\n]*\n(?:diff --git | \S[^\n]*\|\s+\d)"),
             test_strong: re(r"(?x)^(?:
                 =+\ (?:test\ session\ starts|FAILURES|ERRORS|short\ test\ summary\ info)\ =+
               | =+\ .*\d+\ (?:passed|failed|errors?)\b.*=+$
@@ -89,7 +98,7 @@ fn ungraphed(line: &str) -> &str {
 }
 
 /// `git log` output: several `commit HASH` headers (or one without a patch), one-line
-/// history, or a graph of it.
+/// history (alone, or each commit followed by its stat, names or patch), or a graph of it.
 pub(crate) fn is_git_log(lines: &[&str]) -> bool {
     let p = patterns();
     let commits = lines
@@ -99,7 +108,10 @@ pub(crate) fn is_git_log(lines: &[&str]) -> bool {
         })
         .count();
     let patch = lines.iter().any(|l| l.starts_with("diff --git "));
-    if commits >= 2 || (commits == 1 && !patch && lines.iter().any(|l| l.starts_with("Author:"))) {
+    let author = lines
+        .iter()
+        .any(|l| l.starts_with("Author:") || ungraphed(l).starts_with("Author:"));
+    if commits >= 2 || (commits == 1 && !patch && author) {
         return true;
     }
     let n = lines.len();
@@ -107,8 +119,54 @@ pub(crate) fn is_git_log(lines: &[&str]) -> bool {
         return false;
     }
     let oneline = lines.iter().filter(|l| p.oneline.is_match(l)).count();
+    // `--oneline --stat`, `--name-status`, `-p`: each commit's line, then what it changed.
+    let headed = lines
+        .windows(2)
+        .filter(|w| {
+            p.oneline.is_match(w[0])
+                && (w[1].starts_with("diff --git ")
+                    || p.stat_line.is_match(w[1])
+                    || p.name_status.is_match(w[1]))
+        })
+        .count();
+    // A graph: commit lines among lines of drawing only.
     let graph = lines.iter().filter(|l| p.graph.is_match(l)).count();
-    oneline * 10 >= n * 8 || (graph * 2 >= n && graph >= 2)
+    let drawing = lines
+        .iter()
+        .filter(|l| {
+            l.bytes()
+                .all(|b| matches!(b, b'*' | b'|' | b'\\' | b'/' | b'_' | b' ' | b'.' | b'-'))
+        })
+        .count();
+    oneline * 10 >= n * 8
+        || headed >= 2
+        || (graph >= 2 && (graph * 2 >= n || (graph + drawing) * 10 >= n * 9))
+}
+
+/// For a sample [`is_git_log`] turned down: whether it shows one commit and its patch and the
+/// input goes on with more commits after the sample (`git log -p` whose first patch is longer
+/// than the sample, not `git show`). Only when the sample starts like that is the rest of the
+/// input searched, once.
+pub(crate) fn more_commits(input: &str, lines: &[&str]) -> bool {
+    let p = patterns();
+    let Some(first) = lines.first() else {
+        return false;
+    };
+    let full =
+        p.commit.is_match(first) || (first.starts_with('*') && p.commit.is_match(ungraphed(first)));
+    let oneline = p.oneline.is_match(first)
+        && lines
+            .get(1)
+            .is_some_and(|l| l.starts_with("diff --git ") || p.stat_line.is_match(l));
+    if !(full || oneline) {
+        return false;
+    }
+    let next = if full {
+        &p.next_commit
+    } else {
+        &p.next_oneline
+    };
+    next.find_iter(input).take(2).count() >= 2
 }
 
 /// Output of a test runner: a session banner or result summary, or many per-test lines.
@@ -383,6 +441,33 @@ mod tests {
         assert!(!is_git_log(&sample(
             "1b49bb9e5f2a3c4d5e6f708192a3b4c5d6e7f809  a.txt\n4d4f345e5f2a3c4d5e6f708192a3b4c5d6e7f809  b.txt\n"
         )));
+        // `--oneline --stat` and `--oneline --name-status`.
+        assert!(is_git_log(&sample(
+            "26a9dd4b21 Simplify (#21271)\n crates/uv/src/lib.rs | 34 ++++------\n 1 file changed, 10 insertions(+), 24 deletions(-)\n5880e1b9cc Repair (#21270)\n crates/uv/build.rs | 4 ++--\n 1 file changed, 2 insertions(+), 2 deletions(-)\n"
+        )));
+        assert!(is_git_log(&sample(
+            "3fce3b5b ignore-0.4.33\nM\tCargo.lock\nM\tcrates/ignore/Cargo.toml\n5055264a globset-0.4.20\nM\tCargo.lock\n"
+        )));
+        // A graph of many branches: more drawing than commits.
+        let graph = "* 5e8af827 Merge dc9ce12c into 3fce3b5b\n| |_|/| \n|/| | | \n| | | * dc9ce12c fix: use .any()\n| | | * cffbc54e fix: use direct copy\n| | | | * 1e5759f2 Merge 2d3d2942 into 3fce3b5b\n| |_|_|/| \n|/| | | | \n| | | | * 2d3d2942 Blink added\n| | | |/  \n| | |/|   \n";
+        assert!(is_git_log(&sample(graph)));
+    }
+
+    #[test]
+    fn a_long_first_patch_is_still_a_log() {
+        let mut log = String::from(
+            "commit 1b49bb9e5f2a3c4d5e6f708192a3b4c5d6e7f809\nAuthor: A <a@x>\nDate:   Mon\n\n    Subject\n\ndiff --git a/a b/a\n@@ -1,300 +1,300 @@\n",
+        );
+        for i in 0..300 {
+            log.push_str(&format!("+line {i}\n"));
+        }
+        let show = log.clone();
+        log.push_str("\ncommit 4d4f345e5f2a3c4d5e6f708192a3b4c5d6e7f809\nAuthor: B <b@x>\n");
+        let head: Vec<&str> = log.lines().take(200).collect();
+        assert!(!is_git_log(&head), "the sample alone shows one commit");
+        assert!(more_commits(&log, &head), "git log -p");
+        let head: Vec<&str> = show.lines().take(200).collect();
+        assert!(!more_commits(&show, &head), "git show of one commit");
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod code;
 pub mod config;
 pub mod diff;
 pub(crate) mod fit;
+pub mod gitlog;
 pub mod lines;
 pub mod log;
 pub mod paths;
