@@ -218,6 +218,30 @@ pub fn contains_exact(text: &str, term: &str) -> bool {
     })
 }
 
+/// Whether `text` has a hexadecimal token that starts with `term`, itself seven or more hex
+/// digits: a commit, image or checksum named by its abbreviation (`1b49bb9` for
+/// `1b49bb9e5f2a...`).
+pub fn contains_hex_prefix(text: &str, term: &str) -> bool {
+    if term.len() < 7 || !term.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return false;
+    }
+    let t = text.as_bytes();
+    let mut from = 0;
+    while let Some(pos) = memchr::memmem::find(&t[from..], term.as_bytes()) {
+        let start = from + pos;
+        let before_ok = start == 0 || !t[start - 1].is_ascii_alphanumeric();
+        let end = t[start..]
+            .iter()
+            .position(|b| !b.is_ascii_alphanumeric())
+            .map_or(t.len(), |p| start + p);
+        if before_ok && t[start..end].iter().all(u8::is_ascii_hexdigit) {
+            return true;
+        }
+        from = start + 1;
+    }
+    false
+}
+
 fn contains_exact_unicode(text: &str, term: &str) -> bool {
     let lower = text.to_lowercase();
     if lower == term {

@@ -354,7 +354,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .take(limit.unwrap_or(usize::MAX))
                     .map(|&i| items.items[i].as_ref())
                     .collect();
-                let noun = if items.json { "rows" } else { "lines" };
+                let noun = items.noun();
                 let shown = if page.is_empty() {
                     "none shown".to_string()
                 } else {

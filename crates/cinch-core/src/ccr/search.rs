@@ -7,7 +7,7 @@
 //! out.
 
 use super::entry::{self, Entry, Step};
-use crate::query::{bm25, clause_matches, contains_exact, leaf_texts, Query};
+use crate::query::{bm25, clause_matches, contains_exact, contains_hex_prefix, leaf_texts, Query};
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -33,6 +33,9 @@ pub struct Items<'a> {
     /// Items are entries of a map of records, `{"key": record}`: the record is matched, and
     /// its key searched like a value.
     keyed: bool,
+    /// For items of several lines (a git log's commits): each item's lines, half-open; the
+    /// entry's kept ranges count lines.
+    spans: Vec<(usize, usize)>,
 }
 
 impl<'a> Items<'a> {
@@ -49,6 +52,7 @@ impl<'a> Items<'a> {
                     items,
                     values,
                     keyed: false,
+                    spans: Vec::new(),
                 };
             }
         }
@@ -57,6 +61,7 @@ impl<'a> Items<'a> {
             items: content.lines().map(Cow::Borrowed).collect(),
             values: Vec::new(),
             keyed: false,
+            spans: Vec::new(),
         }
     }
 
@@ -80,7 +85,11 @@ impl<'a> Items<'a> {
                     .collect(),
                 values,
                 keyed: false,
+                spans: Vec::new(),
             });
+        }
+        if e.header.kind == "gitlog" {
+            return Ok(Items::commits(text));
         }
         let Some(path) = &e.header.path else {
             return Ok(Items::of(text));
@@ -113,12 +122,73 @@ impl<'a> Items<'a> {
             items,
             values,
             keyed,
+            spans: Vec::new(),
         })
     }
 
-    /// The indices of the items `e`'s output left out.
+    /// A git log's commits, each from its `commit` line to the next (a one-line log's lines,
+    /// when it has no such headers), so that a commit comes back whole.
+    fn commits(text: &'a str) -> Items<'a> {
+        let starts_commit = |l: &str| {
+            l.trim_start_matches(['*', '|', '\\', '/', ' '])
+                .strip_prefix("commit ")
+                .is_some_and(|h| {
+                    h.len() >= 7 && h.as_bytes()[..7].iter().all(u8::is_ascii_hexdigit)
+                })
+        };
+        let mut items: Vec<Cow<'a, str>> = Vec::new();
+        let mut spans = Vec::new();
+        let (mut start, mut first_line) = (0, 0);
+        let mut at = 0;
+        let mut lines = 0;
+        for (n, line) in text.split_inclusive('\n').enumerate() {
+            if starts_commit(line) && at > start {
+                items.push(Cow::Borrowed(text[start..at].trim_end_matches('\n')));
+                spans.push((first_line, n));
+                (start, first_line) = (at, n);
+            }
+            at += line.len();
+            lines = n + 1;
+        }
+        if at > start {
+            items.push(Cow::Borrowed(text[start..at].trim_end_matches('\n')));
+            spans.push((first_line, lines));
+        }
+        if !text.lines().any(starts_commit) {
+            return Items::of(text);
+        }
+        Items {
+            json: false,
+            items,
+            values: Vec::new(),
+            keyed: false,
+            spans,
+        }
+    }
+
+    /// The indices of the items `e`'s output left out (an item of several lines when any of
+    /// them was).
     pub fn dropped(&self, e: &Entry) -> Vec<usize> {
-        entry::dropped(&e.header.kept, self.len()).collect()
+        if self.spans.is_empty() {
+            return entry::dropped(&e.header.kept, self.len()).collect();
+        }
+        (0..self.len())
+            .filter(|&i| {
+                let (a, b) = self.spans[i];
+                (a..b).any(|l| !entry::is_kept(&e.header.kept, l))
+            })
+            .collect()
+    }
+
+    /// What the items are, in the plural: `rows`, `commits` or `lines`.
+    pub fn noun(&self) -> &'static str {
+        if self.json {
+            "rows"
+        } else if !self.spans.is_empty() {
+            "commits"
+        } else {
+            "lines"
+        }
     }
 
     /// How many items there are.
@@ -177,10 +247,11 @@ impl<'a> Items<'a> {
                     _ => false,
                 };
                 clause
-                    || query
-                        .exact
-                        .iter()
-                        .any(|t| texts[i].iter().any(|x| contains_exact(x, t)))
+                    || query.exact.iter().any(|t| {
+                        texts[i]
+                            .iter()
+                            .any(|x| contains_exact(x, t) || contains_hex_prefix(x, t))
+                    })
             })
             .collect();
         let scores = bm25(&texts, &query.words);
@@ -237,6 +308,31 @@ mod tests {
         assert!(items
             .matching(&Query::parse("nothing like this"))
             .is_empty());
+    }
+
+    #[test]
+    fn a_git_logs_commits_come_back_whole_by_an_abbreviated_hash() {
+        let log = "commit 1b49bb9e5f2a3c4d5e6f708192a3b4c5d6e7f809\nAuthor: A <a@x>\n\n    Fix the cache\n\ncommit 4d4f345e5f2a3c4d5e6f708192a3b4c5d6e7f809\nAuthor: B <b@x>\n\n    Add a flag\n+not a diff line\n";
+        let header = entry::Header {
+            kind: "gitlog".into(),
+            kept: vec![(0, 5)],
+            path: None,
+        };
+        let bytes = entry::encode(&header, log.as_bytes());
+        let e = entry::decode(&bytes).unwrap();
+        let items = Items::of_entry(&e).unwrap();
+        assert_eq!((items.len(), items.noun()), (2, "commits"));
+        let hits = items.matching(&Query::parse("what did 4d4f345 change"));
+        assert_eq!(hits, vec![1]);
+        assert!(
+            items.items[1].starts_with("commit 4d4f345")
+                && items.items[1].ends_with("+not a diff line")
+        );
+        assert_eq!(
+            items.dropped(&e),
+            vec![1],
+            "the first commit was shown whole"
+        );
     }
 
     #[test]
