@@ -767,7 +767,15 @@ fn standouts(listing: &Listing) -> Vec<Option<Standout>> {
                 } else if let Some(t) = ty {
                     let in_this = in_dir[&(l.dir, t)];
                     let size = dir_size[&l.dir];
-                    if t.starts_with('.') && type_count[t] <= 2 && entries >= 30 {
+                    // A rare extension stands out among files of a common one, not in a
+                    // directory of dotted names (`jdk.jcmd`, `java.base`) that all differ.
+                    let usual_dir = dir_top[&l.dir] * 2 >= size;
+                    if t.starts_with('.')
+                        && !l.is_dir
+                        && usual_dir
+                        && type_count[t] <= 2
+                        && entries >= 30
+                    {
                         Some(Standout::RareType)
                     } else if size >= 8 && in_this == 1 && dir_top[&l.dir] * 4 >= size * 3 {
                         Some(Standout::RareInDir)
