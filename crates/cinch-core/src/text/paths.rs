@@ -769,7 +769,7 @@ fn standouts(listing: &Listing) -> Vec<Option<Standout>> {
                     let size = dir_size[&l.dir];
                     // A rare extension stands out among files of a common one, not in a
                     // directory of dotted names (`jdk.jcmd`, `java.base`) that all differ.
-                    let usual_dir = dir_top[&l.dir] * 2 >= size;
+                    let usual_dir = size < 8 || dir_top[&l.dir] * 2 >= size;
                     if t.starts_with('.')
                         && !l.is_dir
                         && usual_dir
