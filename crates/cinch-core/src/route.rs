@@ -413,7 +413,8 @@ pub(crate) fn compress_as(
             }
         }
         Kind::Code => text_candidate(text::code::compress_code(input, language, ctx)),
-        Kind::Tests | Kind::GitLog | Kind::Table | Kind::Paths | Kind::Config | Kind::Lines => {
+        Kind::Table => text_candidate(text::table::compress_table(input, ctx)),
+        Kind::Tests | Kind::GitLog | Kind::Paths | Kind::Config | Kind::Lines => {
             text_candidate(text::lines::compress_lines(input, ctx))
         }
     }
