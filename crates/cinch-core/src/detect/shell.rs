@@ -331,21 +331,24 @@ pub(crate) fn is_table(lines: &[&str]) -> bool {
     (2..=12).contains(&mode) && hits * 10 >= n * 9 && n >= 5 && !lines.iter().any(|l| sentence(l))
 }
 
-/// A table whose first line is a header in capitals (`UID PID PPID C STIME TTY TIME CMD`):
-/// three words or more, no digits, at most one with lowercase letters.
+/// A table whose first line is a header, detected before logs (whose timestamps a `ps -ef`
+/// TIME column or a CSV's date column look like): a header in capitals (`UID PID PPID C STIME
+/// TTY TIME CMD`: three words or more, no digits, at most one with lowercase letters) over
+/// columns, or a header without digits over delimited rows (`date;account;amount;status`).
 pub(crate) fn is_headed_table(lines: &[&str]) -> bool {
     let Some(first) = lines.first() else {
         return false;
     };
+    if first.bytes().any(|b| b.is_ascii_digit()) {
+        return false;
+    }
     let words: Vec<&str> = first.split_whitespace().collect();
     let capitals = words
         .iter()
         .filter(|w| w.chars().any(char::is_alphabetic) && !w.chars().any(char::is_lowercase))
         .count();
-    words.len() >= 3
-        && !first.bytes().any(|b| b.is_ascii_digit())
-        && capitals + 1 >= words.len()
-        && is_table(lines)
+    (words.len() >= 3 && capitals + 1 >= words.len() && is_table(lines))
+        || delimiter(lines).is_some()
 }
 
 /// A line that reads like a sentence: several words, most of them letters, some lowercase.
@@ -451,6 +454,9 @@ mod tests {
         assert!(is_headed_table(&sample(ps_ef)));
         assert!(!is_headed_table(&sample(
             "ERROR 2024-01-01 boot failed\nINFO 2024-01-01 retry\nINFO 2024-01-01 ok\n"
+        )));
+        assert!(is_headed_table(&sample(
+            "date;account;amount;status\n2024-03-01;DE01;348,55;booked\n2024-03-02;DE02;12,00;booked\n2024-03-02;DE03;9,10;void\n"
         )));
         // CSV whose quoted fields hold line breaks (the sample leaves blank lines out, and may
         // end inside a record).

@@ -10,10 +10,11 @@
 //! 2. rows the query names (its exact terms or `column = value` clauses, then its distinctive
 //!    words by BM25);
 //! 3. rows that stand out: an error word, a status seen once, a number far above its column, a
-//!    setuid or world-writable mode, a core dump, most surprising first (up to half the budget);
+//!    setuid or world-writable mode, a core dump, most surprising first (up to half the budget;
+//!    beyond the first three, only those that stand out strongly);
 //! 4. the first and last rows, and one row of each template (the values of the category
 //!    columns), largest groups first;
-//! 5. the rest, spread evenly.
+//! 5. the other rows that stand out, then the rest, spread evenly.
 //!
 //! A section's heading (`dir:` in `ls -laR`, with its `total` line) is shown with the first
 //! of its rows to be shown. Kept rows stay byte for byte, never re-aligned; each run of rows
@@ -35,6 +36,9 @@ use crate::tokens::estimate;
 use columns::{Analysis, Holds, STANDS_OUT};
 use layout::{Layout, Role};
 use std::collections::{BTreeMap, HashMap};
+
+/// A score from which a row goes before the rows of each template, however many there are.
+const STRONG: f32 = 5.0;
 
 /// Tiers, kept in this order.
 const HEAD: u8 = 0;
@@ -124,10 +128,10 @@ pub fn compress_table(text: &str, ctx: &Context) -> Result<TextOutcome, TextErro
     let mut dropped = BTreeMap::new();
     dropped.insert("rows".to_string(), dropped_rows);
     dropped.insert("rows that stand out".to_string(), dropped_standing);
-    dropped.insert(
-        "other lines".to_string(),
-        (lines.len() - stored.kept).saturating_sub(dropped_rows),
-    );
+    let other_lines = (0..lines.len())
+        .filter(|&i| !shown[i] && layout.roles[i] != Role::Row)
+        .count();
+    dropped.insert("other lines".to_string(), other_lines);
     Ok(TextOutcome {
         output: stored.output,
         strategy: "rows",
@@ -161,6 +165,29 @@ fn rank(
     ctx: &Context,
     cost: &dyn Fn(usize) -> usize,
 ) -> Vec<Unit> {
+    let best = row_ranks(text, layout, analysis, ctx, cost);
+    let mut units: Vec<Unit> = Vec::with_capacity(layout.roles.len());
+    for (row, &(tier, order)) in layout.rows.iter().zip(&best) {
+        units.push(Unit {
+            start: row.start,
+            end: row.end,
+            tier,
+            order,
+        });
+    }
+    heading_units(layout, &best, &mut units);
+    header_units(layout, ctx, cost, &mut units);
+    units
+}
+
+/// Each row's tier and order within it.
+fn row_ranks(
+    text: &str,
+    layout: &Layout,
+    analysis: &Analysis,
+    ctx: &Context,
+    cost: &dyn Fn(usize) -> usize,
+) -> Vec<(u8, u64)> {
     let rows = &layout.rows;
     let nr = rows.len();
     let mut best: Vec<Option<(u8, u64)>> = vec![None; nr];
@@ -172,7 +199,8 @@ fn rank(
     for (k, r) in query_hits(text, layout, ctx).into_iter().enumerate() {
         set(r, QUERY, k as u64);
     }
-    let row_cost = |r: &layout::Row| (r.start..r.end).map(cost).sum::<usize>();
+    // The strongest go first, up to half the budget; weaker ones (a file somewhat larger than
+    // most) only after one row of each template.
     let mut standing: Vec<usize> = (0..nr)
         .filter(|&i| analysis.score[i] >= STANDS_OUT)
         .collect();
@@ -184,8 +212,9 @@ fn rank(
     let most = (nr / 25).max(8);
     let mut spent = 0;
     for (k, &r) in standing.iter().enumerate() {
-        let c = row_cost(&rows[r]);
-        if k < most && spent + c <= ctx.budget / 2 {
+        let c: usize = (rows[r].start..rows[r].end).map(cost).sum();
+        let strong = k < 3 || analysis.score[r] >= STRONG;
+        if strong && k < most && spent + c <= ctx.budget / 2 {
             spent += c;
             set(r, STANDING, k as u64);
         } else {
@@ -196,6 +225,16 @@ fn rank(
         set(0, GROUPS, 0);
         set(nr - 1, GROUPS, 1);
     }
+    for (k, first) in template_firsts(analysis).into_iter().enumerate() {
+        set(first, GROUPS, 2 + k as u64);
+    }
+    (0..nr)
+        .map(|r| best[r].unwrap_or((FILL, fit::spread(r, nr))))
+        .collect()
+}
+
+/// The first row of each template, largest templates first (none when all rows share one).
+fn template_firsts(analysis: &Analysis) -> Vec<usize> {
     let mut first_of: Vec<Option<usize>> = vec![None; analysis.template_sizes.len()];
     for (i, &t) in analysis.template.iter().enumerate() {
         first_of[t as usize].get_or_insert(i);
@@ -205,38 +244,24 @@ fn rank(
         .enumerate()
         .filter_map(|(t, f)| f.map(|f| (t, f)))
         .collect();
+    if by_size.len() <= 1 {
+        return Vec::new();
+    }
     by_size.sort_by(|a, b| {
         analysis.template_sizes[b.0]
             .cmp(&analysis.template_sizes[a.0])
             .then(a.1.cmp(&b.1))
     });
-    if by_size.len() > 1 {
-        for (k, &(_, first)) in by_size.iter().enumerate() {
-            set(first, GROUPS, 2 + k as u64);
-        }
-    }
-    for r in 0..nr {
-        set(r, FILL, fit::spread(r, nr));
-    }
+    by_size.into_iter().map(|(_, first)| first).collect()
+}
 
-    let mut units: Vec<Unit> = Vec::with_capacity(layout.roles.len());
-    for (r, row) in rows.iter().enumerate() {
-        let (tier, order) = best[r].unwrap_or((FILL, u64::MAX));
-        units.push(Unit {
-            start: row.start,
-            end: row.end,
-            tier,
-            order,
-        });
-    }
-    // A heading goes with the first of its section's rows to be shown.
+/// A section's heading goes with the first of its rows to be shown: it takes that row's rank,
+/// and comes before it.
+fn heading_units(layout: &Layout, best: &[(u8, u64)], units: &mut Vec<Unit>) {
     let mut section_best: HashMap<usize, (u8, u64)> = HashMap::new();
-    for (r, row) in rows.iter().enumerate() {
-        let b = best[r].unwrap_or((FILL, u64::MAX));
+    for (row, &b) in layout.rows.iter().zip(best) {
         let e = section_best.entry(row.section).or_insert(b);
-        if b < *e {
-            *e = b;
-        }
+        *e = (*e).min(b);
     }
     for h in &layout.headings {
         let (tier, order) = section_best
@@ -250,11 +275,20 @@ fn rank(
             order,
         });
     }
-    // The header; the preamble when it is short, a rule under the header when it is cheap.
-    let preamble: Vec<usize> = (0..layout.roles.len())
+}
+
+/// The header first; the preamble too when it is short, and a rule under the header when it
+/// is cheap; other lines (blank lines, totals, repeated headers) last.
+fn header_units(
+    layout: &Layout,
+    ctx: &Context,
+    cost: &dyn Fn(usize) -> usize,
+    units: &mut Vec<Unit>,
+) {
+    let preamble_cost: usize = (0..layout.roles.len())
         .filter(|&i| layout.roles[i] == Role::Preamble)
-        .collect();
-    let preamble_cost: usize = preamble.iter().map(|&i| cost(i)).sum();
+        .map(cost)
+        .sum();
     let preamble_tier = if preamble_cost <= ctx.budget / 4 {
         HEAD
     } else {
@@ -271,17 +305,18 @@ fn rank(
             Role::Row | Role::Heading => {}
         }
     }
-    units
 }
 
 /// Rows the query names: those with its exact terms or clauses first (most terms first, then
-/// in row order), then rows with a cell named by one of its words (`openssl` names the package
-/// `openssl`, `libssl3:amd64` names `libssl3`, `/usr/sbin/sshd` names `sshd`), then rows with
-/// its distinctive words (those in at most half the rows), best BM25 score first.
+/// by the words' score, then in row order); then rows with a cell its words name (`openssl`
+/// names the package `openssl`, `libssl3:amd64` names `libssl3`, `/usr/sbin/sshd` names
+/// `sshd`); then rows with its words, best BM25 score first. Only distinctive words count (in
+/// at most half the rows): `root` in a listing of root's processes says nothing.
 fn query_hits(text: &str, layout: &Layout, ctx: &Context) -> Vec<usize> {
     let q = ctx.query;
     let rows = &layout.rows;
-    if q.is_empty() || rows.is_empty() {
+    let n = rows.len();
+    if q.is_empty() || n == 0 {
         return Vec::new();
     }
     let texts: Vec<&str> = rows.iter().map(|r| layout.row_text(text, r)).collect();
@@ -289,25 +324,24 @@ fn query_hits(text: &str, layout: &Layout, ctx: &Context) -> Vec<usize> {
         layout
             .names
             .iter()
-            .position(|n| n.trim().eq_ignore_ascii_case(field))
+            .position(|name| name.trim().eq_ignore_ascii_case(field))
     };
-    // Word scores: BM25 of the distinctive words (those in at most half the rows).
     let items: Vec<Vec<&str>> = texts.iter().map(|t| vec![*t]).collect();
-    let mut total = vec![0f64; rows.len()];
+    let mut total = vec![0f64; n];
     for w in &q.words {
         let scores = bm25(&items, std::slice::from_ref(w));
-        let df = scores.iter().filter(|&&s| s > 0.0).count();
-        if df * 2 <= rows.len() {
+        if scores.iter().filter(|&&s| s > 0.0).count() * 2 <= n {
             for (t, s) in total.iter_mut().zip(&scores) {
                 *t += s;
             }
         }
     }
+    // Per row: exact terms and clauses matched, and which words name a cell.
+    let words = &q.words[..q.words.len().min(64)];
     let mut cells = Vec::new();
-    let mut exact: Vec<(usize, usize)> = Vec::new();
-    let mut named: Vec<(usize, usize)> = Vec::new();
-    let mut scored: Vec<usize> = Vec::new();
-    for (i, t) in texts.iter().enumerate() {
+    let mut matched: Vec<(usize, u64)> = Vec::with_capacity(n);
+    let mut naming_rows = vec![0usize; words.len()];
+    for t in &texts {
         layout.cells(t, &mut cells);
         let terms = q
             .exact
@@ -327,26 +361,33 @@ fn query_hits(text: &str, layout: &Layout, ctx: &Context) -> Vec<usize> {
                 }
             })
             .count();
-        let naming = q
-            .words
-            .iter()
-            .filter(|w| cells.iter().any(|c| names(c, w)))
-            .count();
-        if terms + clauses > 0 {
-            exact.push((terms + clauses, i));
+        let mut naming = 0u64;
+        for (j, w) in words.iter().enumerate() {
+            if cells.iter().any(|c| names(c, w)) {
+                naming |= 1 << j;
+                naming_rows[j] += 1;
+            }
+        }
+        matched.push((terms + clauses, naming));
+    }
+    let distinctive: u64 = (0..words.len())
+        .filter(|&j| naming_rows[j] * 2 <= n)
+        .fold(0, |m, j| m | 1 << j);
+    let (mut exact, mut named, mut scored) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, &(hits, naming)) in matched.iter().enumerate() {
+        let naming = (naming & distinctive).count_ones();
+        if hits > 0 {
+            exact.push((hits, i));
         } else if naming > 0 {
-            named.push((naming, i));
+            named.push((naming as usize, i));
         } else if total[i] > 0.0 {
             scored.push(i);
         }
     }
-    exact.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    named.sort_by(|a, b| {
-        b.0.cmp(&a.0)
-            .then(total[b.1].total_cmp(&total[a.1]))
-            .then(a.1.cmp(&b.1))
-    });
-    scored.sort_by(|&a, &b| total[b].total_cmp(&total[a]).then(a.cmp(&b)));
+    let by_score = |a: usize, b: usize| total[b].total_cmp(&total[a]).then(a.cmp(&b));
+    exact.sort_by(|a, b| b.0.cmp(&a.0).then(by_score(a.1, b.1)));
+    named.sort_by(|a, b| b.0.cmp(&a.0).then(by_score(a.1, b.1)));
+    scored.sort_by(|&a, &b| by_score(a, b));
     let mut out: Vec<usize> = exact.into_iter().map(|(_, i)| i).collect();
     out.extend(named.into_iter().map(|(_, i)| i));
     out.extend(scored);

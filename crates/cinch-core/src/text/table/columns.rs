@@ -21,6 +21,8 @@ use std::sync::OnceLock;
 
 /// Distinct values (or shapes) tracked per column; a column with more is not a category.
 const TRACKED: usize = 64;
+/// Rows looked at closely (with the row before each) to tell what a column holds.
+const SAMPLED: usize = 4096;
 /// Numeric columns whose values are kept for outliers and ranges.
 const NUMERIC_KEPT: usize = 8;
 /// A row whose score reaches this stands out.
@@ -74,31 +76,41 @@ fn timeish(value: &str) -> bool {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    if MONTHS
-        .iter()
-        .any(|m| value.starts_with(m) && value.len() <= 9)
-    {
+    // `Dec`, `Nov30` (`ps`'s START for older processes).
+    let month = MONTHS.iter().any(|m| {
+        value
+            .strip_prefix(m)
+            .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_digit()))
+    });
+    if month {
         return true;
     }
     if value.len() == 4 && value.bytes().all(|b| b.is_ascii_digit()) {
         return matches!(value.parse::<u32>(), Ok(1970..=2099));
     }
     let b = value.as_bytes();
-    b.windows(3).any(|w| {
-        w[0].is_ascii_digit() && matches!(w[1], b':') && w[2].is_ascii_digit()
-            || w[0].is_ascii_digit() && matches!(w[1], b'-' | b'/') && w[2].is_ascii_digit() && {
-                // Three numbers joined by `-` or `/`: a date, not a version or a ratio.
-                let parts = value
-                    .split(['-', '/', 'T', ' '])
-                    .filter(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
-                    .count();
-                parts >= 3
-            }
-    })
+    let digit_at = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    let joined = |sep: &[u8]| {
+        (1..b.len()).any(|i| sep.contains(&b[i]) && digit_at(i - 1) && digit_at(i + 1))
+    };
+    if joined(b":") {
+        return true;
+    }
+    // Three numbers joined by `-` or `/`: a date, not a version or a ratio.
+    joined(b"-/")
+        && value
+            .split(['-', '/', 'T', ' '])
+            .filter(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
+            .count()
+            >= 3
 }
 
 /// The name of a core dump or crash file.
 fn core_dump(name: &str) -> bool {
+    let quick = ["core", "crash", "dmp", "hs_err"];
+    if !quick.iter().any(|q| name.contains(q)) {
+        return false;
+    }
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(r"^(?:core|vgcore)(?:\.\d+)?$|\.(?:core|crash|dmp)$|^hs_err_pid\d+\.log$")
@@ -147,13 +159,13 @@ fn shape_hash(value: &str) -> u64 {
 
 /// `a` and `b` compared the way listings sort names: letters and digits only, case folded.
 fn name_order(a: &str, b: &str) -> std::cmp::Ordering {
-    let key = |s: &str| {
+    fn key(s: &str) -> impl Iterator<Item = char> + '_ {
         s.chars()
+            .take(64)
             .filter(|c| c.is_alphanumeric())
             .flat_map(char::to_lowercase)
-            .collect::<Vec<char>>()
-    };
-    key(a).cmp(&key(b))
+    }
+    key(a).cmp(key(b))
 }
 
 /// What a column holds.
@@ -218,10 +230,20 @@ pub(crate) struct Analysis {
     pub score: Vec<f32>,
 }
 
-/// Counts over one column.
+/// The shapes of counted values, with their counts.
+fn shapes_of<'t>(raw: &FxHashMap<&'t str, usize>) -> FxHashMap<u64, (usize, &'t str)> {
+    let mut shapes: FxHashMap<u64, (usize, &'t str)> = FxHashMap::default();
+    for (v, k) in raw {
+        shapes.entry(shape_hash(v)).or_insert((0, v)).0 += k;
+    }
+    shapes
+}
+
+/// Counts over one column: every value for the categories, a sample of rows (each with the
+/// row before it) for what kind of values they are and whether they are sorted.
 #[derive(Default)]
 struct Stats<'t> {
-    nonempty: usize,
+    sampled: usize,
     numeric: usize,
     times: usize,
     raw: Option<FxHashMap<&'t str, usize>>,
@@ -232,57 +254,29 @@ struct Stats<'t> {
     str_pairs: usize,
     str_up: usize,
     str_down: usize,
-    prev_num: Option<f64>,
-    prev_str: Option<&'t str>,
 }
 
 impl<'t> Stats<'t> {
     fn new() -> Stats<'t> {
         Stats {
             raw: Some(FxHashMap::default()),
-            shapes: Some(FxHashMap::default()),
             ..Stats::default()
         }
     }
 
-    fn add(&mut self, value: &'t str, same_section: bool) {
-        if !same_section {
-            self.prev_num = None;
-            self.prev_str = None;
-        }
+    /// Counts `value` (every row): by value while there are few, then by shape (the shapes
+    /// of the values counted so far taken over with their counts).
+    fn count(&mut self, value: &'t str) {
         if value.is_empty() {
             return;
         }
-        self.nonempty += 1;
-        if timeish(value) {
-            self.times += 1;
-        }
-        let num = number(value);
-        if let Some(v) = num {
-            self.numeric += 1;
-            if let Some(p) = self.prev_num {
-                self.num_pairs += 1;
-                self.num_up += usize::from(v > p);
-                self.num_down += usize::from(v < p);
-            }
-        }
-        self.prev_num = num;
-        if let Some(p) = self.prev_str {
-            self.str_pairs += 1;
-            match name_order(p, value) {
-                std::cmp::Ordering::Less => self.str_up += 1,
-                std::cmp::Ordering::Greater => self.str_down += 1,
-                std::cmp::Ordering::Equal => {}
-            }
-        }
-        self.prev_str = Some(value);
         if let Some(raw) = &mut self.raw {
-            let full = raw.len() >= TRACKED && !raw.contains_key(value);
-            if full {
-                self.raw = None;
-            } else {
+            if raw.len() < TRACKED || raw.contains_key(value) {
                 *raw.entry(value).or_default() += 1;
+                return;
             }
+            self.shapes = Some(shapes_of(raw));
+            self.raw = None;
         }
         if let Some(shapes) = &mut self.shapes {
             let h = shape_hash(value);
@@ -295,6 +289,55 @@ impl<'t> Stats<'t> {
         }
     }
 
+    /// Counts by shape from here on (when there are too many values for a category).
+    fn by_shape(&mut self) {
+        if let Some(raw) = self.raw.take() {
+            self.shapes = Some(shapes_of(&raw));
+        }
+    }
+
+    /// Looks at `value` of a sampled row, and `prev`, the value of the row before it in the
+    /// same section.
+    fn sample(&mut self, value: &str, prev: Option<&str>) {
+        if value.is_empty() {
+            return;
+        }
+        self.sampled += 1;
+        self.times += usize::from(timeish(value));
+        let num = number(value);
+        let prev = prev.filter(|p| !p.is_empty());
+        if let Some(v) = num {
+            self.numeric += 1;
+            if let Some(p) = prev.and_then(number) {
+                self.num_pairs += 1;
+                self.num_up += usize::from(v > p);
+                self.num_down += usize::from(v < p);
+            }
+        }
+        if let Some(p) = prev {
+            self.str_pairs += 1;
+            match name_order(p, value) {
+                std::cmp::Ordering::Less => self.str_up += 1,
+                std::cmp::Ordering::Greater => self.str_down += 1,
+                std::cmp::Ordering::Equal => {}
+            }
+        }
+    }
+
+    /// A category of few values, else of few shapes, else text.
+    fn category(&mut self, rows: usize) -> Holds {
+        let raw_limit = (rows / 4).clamp(2, 32);
+        let shape_limit = (rows / 8).clamp(2, 16);
+        if self.raw.as_ref().is_some_and(|m| m.len() <= raw_limit) {
+            return Holds::Category { by_shape: false };
+        }
+        self.by_shape();
+        match self.shapes.as_ref().is_some_and(|m| m.len() <= shape_limit) {
+            true => Holds::Category { by_shape: true },
+            false => Holds::Text,
+        }
+    }
+
     /// Rises (or falls) nearly always, and not by staying equal.
     fn sorted(pairs: usize, up: usize, down: usize, slack: f64) -> bool {
         pairs >= 3
@@ -302,21 +345,16 @@ impl<'t> Stats<'t> {
                 || (up as f64 <= slack * pairs as f64 && down * 2 >= pairs))
     }
 
-    fn column(&self, name: &str, rows: usize) -> Column {
-        let numeric = self.nonempty >= 3 && self.numeric * 10 >= self.nonempty * 9;
-        let times = self.times * 2 >= self.nonempty.max(1);
-        let raw_limit = (rows / 4).clamp(2, 32);
-        let shape_limit = (rows / 8).clamp(2, 16);
+    /// What the column holds, from its counts (`rows` rows in all).
+    fn column(&mut self, name: &str, rows: usize) -> Column {
+        let numeric = self.sampled >= 3 && self.numeric * 10 >= self.sampled * 9;
+        let times = self.times * 2 >= self.sampled.max(1);
         let holds = if numeric {
             Holds::Number
-        } else if times || rows < 5 || self.nonempty == 0 {
+        } else if times || rows < 5 || self.sampled == 0 {
             Holds::Text
-        } else if self.raw.as_ref().is_some_and(|m| m.len() <= raw_limit) {
-            Holds::Category { by_shape: false }
-        } else if self.shapes.as_ref().is_some_and(|m| m.len() <= shape_limit) {
-            Holds::Category { by_shape: true }
         } else {
-            Holds::Text
+            self.category(rows)
         };
         let sorted = if numeric {
             Stats::sorted(self.num_pairs, self.num_up, self.num_down, 0.02)
@@ -343,17 +381,29 @@ impl Analysis {
 
         // Pass one: what each column holds.
         let mut stats: Vec<Stats> = (0..width).map(|_| Stats::new()).collect();
-        let mut prev_section = usize::MAX;
-        for r in rows {
+        let step = n.div_ceil(SAMPLED).max(1);
+        let mut prev: Vec<&str> = Vec::new();
+        for (i, r) in rows.iter().enumerate() {
             layout.cells(layout.row_text(text, r), &mut cells);
-            let same = r.section == prev_section;
-            prev_section = r.section;
+            let sampled = i % step == 0;
+            let same = i > 0 && rows[i - 1].section == r.section;
+            if sampled && i > 0 && step > 1 {
+                layout.cells(layout.row_text(text, &rows[i - 1]), &mut prev);
+            }
             for (c, st) in stats.iter_mut().enumerate() {
-                st.add(cells.get(c).copied().unwrap_or(""), same);
+                let value = cells.get(c).copied().unwrap_or("");
+                st.count(value);
+                if sampled {
+                    let before = same.then(|| prev.get(c).copied().unwrap_or(""));
+                    st.sample(value, before);
+                }
+            }
+            if step == 1 {
+                std::mem::swap(&mut prev, &mut cells);
             }
         }
         let columns: Vec<Column> = stats
-            .iter()
+            .iter_mut()
             .zip(&layout.names)
             .zip(&layout.quiet)
             .map(|((st, name), &quiet)| match quiet {
@@ -427,6 +477,25 @@ impl Analysis {
             })
             .collect();
 
+        // What each category value says, once per value: how rare, an error, trouble. (A shape
+        // stands for its values; their rarity is the shape's, their words the example's.)
+        let flags: Vec<Vec<(f32, bool, bool)>> = categories
+            .iter()
+            .zip(&states)
+            .map(|(cat, &state)| {
+                (0..cat.values.len())
+                    .map(|id| {
+                        let v = cat.values[id].0.as_str();
+                        (
+                            rarity(&cat.values, id, n),
+                            error_re().is_match(v),
+                            state && v.starts_with(['Z', 'D', 'X']),
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
+
         // Pass two: each row's values, template and what stands out in it.
         let mut template = Vec::with_capacity(n);
         let mut templates: FxHashMap<u64, u32> = FxHashMap::default();
@@ -452,9 +521,10 @@ impl Analysis {
                 cat.of_row.push(id);
                 ids.push(id);
                 if id != u32::MAX {
-                    rare[i] = rare[i].max(rarity(&cat.values, id as usize, n));
-                    m.category_error |= error_re().is_match(cell);
-                    m.trouble |= states[k] && cell.starts_with(['Z', 'D', 'X']);
+                    let (rare_here, error, trouble) = flags[k][id as usize];
+                    rare[i] = rare[i].max(rare_here);
+                    m.category_error |= error;
+                    m.trouble |= trouble;
                 }
             }
             let mut h = FxHasher::default();
@@ -480,7 +550,8 @@ impl Analysis {
             m.core = cells.iter().any(|c| {
                 let mut words = c.split_ascii_whitespace();
                 let first = words.next().unwrap_or("");
-                words.count() <= 2 && core_dump(first.rsplit('/').next().unwrap_or(first))
+                let name = first.rsplit('/').next().unwrap_or(first);
+                name.len() >= 4 && words.count() <= 2 && core_dump(name)
             });
         }
         let mut far = vec![0f32; n];
@@ -557,14 +628,25 @@ fn trouble_re() -> &'static Regex {
 /// name (`libgpg-error-dev`, `Error.pm`): those say nothing about the row.
 fn error_words(row: &str) -> bool {
     let b = row.as_bytes();
+    // The word's token, looked for within a bounded distance (a token longer than that is no
+    // word of a message).
+    const REACH: usize = 256;
     error_re().find_iter(row).any(|m| {
-        let start = row[..m.start()]
-            .rfind(|c: char| c.is_whitespace())
-            .map_or(0, |p| p + 1);
-        let end = row[m.end()..]
-            .find(|c: char| c.is_whitespace())
-            .map_or(row.len(), |p| m.end() + p);
-        let token = &row[start..end];
+        let from = m.start().saturating_sub(REACH);
+        let Some(start) = (from..=m.start())
+            .rev()
+            .find(|&i| i == 0 || b[i - 1].is_ascii_whitespace())
+        else {
+            return false;
+        };
+        let to = (m.end() + REACH).min(row.len());
+        let Some(end) = (m.end()..=to).find(|&i| i == row.len() || b[i].is_ascii_whitespace())
+        else {
+            return false;
+        };
+        let Some(token) = row.get(start..end) else {
+            return false;
+        };
         let before = m.start().checked_sub(1).map(|i| b[i]);
         let after = b.get(m.end()).copied();
         let glued = matches!(before, Some(b'-' | b'_' | b'.'))
