@@ -703,6 +703,148 @@ mod property {
     }
 }
 
+/// Inputs no table looks like, forced through the table compressor: each compresses within the
+/// budget or passes through, without a panic (the router would hide it as an "internal
+/// error") and without time growing faster than the input.
+#[test]
+fn hostile_inputs() {
+    let header = "USER PID STAT COMMAND\n";
+    let inputs: Vec<(&str, String)> = vec![
+        ("empty", String::new()),
+        ("blank lines", "\n \n\t\n".repeat(2000)),
+        ("one huge line", "x".repeat(2_000_000) + "\n"),
+        ("one huge line, no newline", "word ".repeat(300_000)),
+        ("stray quotes", "a,b,\"c\n".repeat(20_000)),
+        ("quotes only", "\"".repeat(200_000)),
+        (
+            "control bytes",
+            (0..20_000)
+                .map(|i| format!("{i}\t\u{0}\u{1}\u{7f} é 😀 {i}\n"))
+                .collect(),
+        ),
+        ("pipes", "| | |\n|---|---|\n".repeat(5000)),
+        (
+            "huge cells",
+            header.to_string() + &format!("root 1 S {}\n", "y".repeat(100_000)).repeat(30),
+        ),
+        (
+            "error words",
+            header.to_string() + &format!("root 1 S {}\n", "error ".repeat(20_000)).repeat(20),
+        ),
+        (
+            "glued error words",
+            header.to_string() + &format!("root 1 S {}\n", "x-error-".repeat(20_000)).repeat(20),
+        ),
+        ("dashes", "-".repeat(100) + "\n" + &"a b\n".repeat(10_000)),
+        (
+            "a thousand columns",
+            (0..3000)
+                .map(|i| {
+                    (0..1000)
+                        .map(|c| (i * c % 97).to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                        + "\n"
+                })
+                .collect(),
+        ),
+        (
+            "headings only",
+            (0..20_000)
+                .map(|i| format!("\n/dir{i}:\ntotal 0\n"))
+                .collect(),
+        ),
+        (
+            "dates",
+            (0..20_000)
+                .map(|i| format!("2024-01-{:02} 12:00:{:02} x\n", i % 28 + 1, i % 60))
+                .collect(),
+        ),
+    ];
+    for (name, text) in &inputs {
+        for budget in [20, 200, 2000] {
+            let store = MemoryStore::default();
+            let started = std::time::Instant::now();
+            let r = compress(
+                text,
+                &Options {
+                    budget,
+                    kind: Some(Kind::Table),
+                    query: "errors in `main` id 42".into(),
+                    ..Options::default()
+                },
+                &store,
+            );
+            let secs = started.elapsed().as_secs_f64();
+            let reason = r.reason.clone().unwrap_or_default();
+            assert!(
+                !reason.contains("internal error"),
+                "{name} at {budget}: {reason}"
+            );
+            assert!(r.tokens_after <= r.tokens_before, "{name}");
+            if r.strategy == "passthrough" {
+                assert_eq!(&r.output, text, "{name}");
+            } else if budget >= 200 {
+                assert!(
+                    r.tokens_after <= budget,
+                    "{name} at {budget}: {}",
+                    r.tokens_after
+                );
+            }
+            println!("{name} at {budget}: {secs:.2} s, {}", r.strategy);
+            assert!(secs < 60.0, "{name} at {budget}: {secs:.1} s");
+        }
+    }
+}
+
+/// The figures for the report: per listing and budget, tokens before and after, whether the
+/// anomalies and the answer are visible, and the same for the line compressor
+/// (`cargo test -p cinch-core --test table -- --ignored --nocapture measurements`).
+#[test]
+#[ignore]
+fn measurements() {
+    println!("listing | budget | tokens before | after | used | anomaly | answer (tokens) | lines: after, anomaly, answer");
+    for c in cases() {
+        for budget in [200, 500, 2000] {
+            let (r, _) = run(&c.text, "", budget);
+            let (q, _) = run(&c.text, c.query, budget);
+            let store = MemoryStore::default();
+            let lines = |query: &str| {
+                compress(
+                    &c.text,
+                    &Options {
+                        budget,
+                        query: query.into(),
+                        kind: Some(Kind::Lines),
+                        ..Options::default()
+                    },
+                    &store,
+                )
+            };
+            let (l, lq) = (lines(""), lines(c.query));
+            let all = |out: &str| match c.anomalies.is_empty() {
+                true => "-",
+                false if c.anomalies.iter().all(|a| out.contains(a)) => "yes",
+                false => "NO",
+            };
+            let yes = |b: bool| if b { "yes" } else { "NO" };
+            println!(
+                "{} | {budget} | {} | {} | {}% | {} | {} ({}) | {}, {}, {}",
+                c.name,
+                r.tokens_before,
+                r.tokens_after,
+                100 * r.tokens_after / budget,
+                all(&r.output),
+                yes(q.output.contains(c.answer)),
+                q.tokens_after,
+                l.tokens_after,
+                all(&l.output),
+                yes(lq.output.contains(c.answer)),
+            );
+        }
+    }
+}
+
 /// Throughput on a large `ps aux`-like listing against the line compressor, in the same run
 /// (`cargo test --release -p cinch-core --test table -- --ignored --nocapture`).
 #[test]
