@@ -347,8 +347,36 @@ pub(crate) fn is_headed_table(lines: &[&str]) -> bool {
         .iter()
         .filter(|w| w.chars().any(char::is_alphabetic) && !w.chars().any(char::is_lowercase))
         .count();
-    (words.len() >= 3 && capitals + 1 >= words.len() && is_table(lines))
+    (words.len() >= 3 && capitals + 1 >= words.len() && aligned_under(first, &lines[1..]))
         || delimiter(lines).is_some()
+}
+
+/// Whether the rows under `header` line up with it: for most of its words after the first,
+/// most rows have a value starting where the word starts or ending where it ends.
+fn aligned_under(header: &str, rows: &[&str]) -> bool {
+    let rows: Vec<Vec<usize>> = rows.iter().take(50).map(|l| boundaries(l)).collect();
+    if rows.len() < 2 {
+        return false;
+    }
+    let words: Vec<usize> = boundaries(header);
+    // Pairs of codes: a word's start (offset × 2) and its end (offset × 2 + 1).
+    let spans: Vec<(usize, usize)> = words
+        .chunks(2)
+        .skip(1)
+        .filter(|w| w.len() == 2)
+        .map(|w| (w[0], w[1]))
+        .collect();
+    let lined_up = spans
+        .iter()
+        .filter(|(start, end)| {
+            let hits = rows
+                .iter()
+                .filter(|b| b.contains(start) || b.contains(end))
+                .count();
+            hits * 10 >= rows.len() * 6
+        })
+        .count();
+    !spans.is_empty() && lined_up * 2 >= spans.len()
 }
 
 /// A line that reads like a sentence: several words, most of them letters, some lowercase.
@@ -454,6 +482,10 @@ mod tests {
         assert!(is_headed_table(&sample(ps_ef)));
         assert!(!is_headed_table(&sample(
             "ERROR 2024-01-01 boot failed\nINFO 2024-01-01 retry\nINFO 2024-01-01 ok\n"
+        )));
+        // A log under a line in capitals is still a log.
+        assert!(!is_headed_table(&sample(
+            "INFO SERVER STARTING\n2024-01-01 10:00:00 INFO worker a started\n2024-01-01 10:00:01 INFO worker b started\n2024-01-01 10:00:02 WARN worker c slow\n"
         )));
         assert!(is_headed_table(&sample(
             "date;account;amount;status\n2024-03-01;DE01;348,55;booked\n2024-03-02;DE02;12,00;booked\n2024-03-02;DE03;9,10;void\n"
