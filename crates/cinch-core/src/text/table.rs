@@ -82,20 +82,20 @@ pub fn compress_table(text: &str, ctx: &Context) -> Result<TextOutcome, TextErro
     let layout = Layout::of(text, &lines);
     let analysis = Analysis::of(text, &layout);
 
-    // Lines too long to show whole are shown cut.
+    // Each line's cost, estimated once; lines too long to show whole are shown cut.
     let cap = (ctx.budget / 4).max(16);
-    let cut: HashMap<usize, usize> = lines
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| estimate(l) > cap)
-        .map(|(i, l)| (i, prefix_within(l, cap, ctx)))
-        .filter(|&(i, shown)| shown < content(lines[i]).len())
-        .collect();
-    let base_cost = fit::line_cost(&lines);
-    let cost = |i: usize| match cut.get(&i) {
-        Some(&shown) => estimate(&content(lines[i])[..shown]) + 8,
-        None => base_cost(i),
-    };
+    let mut costs: Vec<usize> = lines.iter().map(|l| estimate(l).max(1)).collect();
+    let mut cut: HashMap<usize, usize> = HashMap::new();
+    for (i, l) in lines.iter().enumerate() {
+        if costs[i] > cap {
+            let shown = prefix_within(l, cap, ctx);
+            if shown < content(l).len() {
+                cut.insert(i, shown);
+                costs[i] = estimate(&content(l)[..shown]) + 8;
+            }
+        }
+    }
+    let cost = |i: usize| costs[i];
 
     let units = rank(text, &layout, &analysis, ctx, &cost);
     let size = SummarySize::for_budget(ctx.budget);
