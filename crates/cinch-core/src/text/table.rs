@@ -326,7 +326,10 @@ fn query_hits(text: &str, layout: &Layout, ctx: &Context) -> Vec<usize> {
             .iter()
             .position(|name| name.trim().eq_ignore_ascii_case(field))
     };
-    let items: Vec<Vec<&str>> = texts.iter().map(|t| vec![*t]).collect();
+    let items: Vec<Vec<&str>> = match q.words.is_empty() {
+        true => Vec::new(),
+        false => texts.iter().map(|t| vec![*t]).collect(),
+    };
     let mut total = vec![0f64; n];
     for w in &q.words {
         let scores = bm25(&items, std::slice::from_ref(w));
@@ -672,6 +675,38 @@ mod tests {
             compress_table(&text, ctx).unwrap()
         });
         assert!(out.output.contains("openssl "), "{}", out.output);
+    }
+
+    #[test]
+    fn a_clause_names_a_column() {
+        let mut text = String::from("NAME                 READY   STATUS    RESTARTS   AGE\n");
+        for i in 0..300 {
+            let status = if i % 10 == 7 { "Pending" } else { "Running" };
+            // Other rows say "pending" in their names, not in their STATUS.
+            let name = match i % 10 {
+                3 => format!("pending-job-{i}"),
+                _ => format!("web-{i}"),
+            };
+            text.push_str(&format!(
+                "{name:<20} 1/1     {status:<9} 0          {}d\n",
+                i % 30
+            ));
+        }
+        let (out, _) = with_context(&text, "pods with STATUS = pending", 200, |ctx| {
+            compress_table(&text, ctx).unwrap()
+        });
+        // Thirty rows match, more than fit: the rows shown are all of them.
+        let rows: Vec<&str> = out
+            .output
+            .lines()
+            .filter(|l| l.starts_with("web-") || l.starts_with("pending-"))
+            .collect();
+        assert!(rows.len() >= 3, "{}", out.output);
+        assert!(
+            rows.iter().all(|l| l.contains(" Pending ")),
+            "{}",
+            out.output
+        );
     }
 
     #[test]
