@@ -416,7 +416,8 @@ pub(crate) fn compress_as(
         Kind::Paths => text_candidate(text::paths::compress_paths(input, ctx)),
         Kind::Config => text_candidate(text::config::compress_config(input, ctx)),
         Kind::GitLog => text_candidate(text::gitlog::compress_gitlog(input, ctx)),
-        Kind::Tests | Kind::Table | Kind::Lines => {
+        Kind::Table => text_candidate(text::table::compress_table(input, ctx)),
+        Kind::Tests | Kind::Lines => {
             text_candidate(text::lines::compress_lines(input, ctx))
         }
     }

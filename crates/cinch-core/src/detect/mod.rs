@@ -252,6 +252,11 @@ pub fn detect_text(input: &str) -> Detected {
     if shell::is_test_output(&lines) {
         return Detected::of(Kind::Tests);
     }
+    // A table under a header in capitals (`ps -ef`, whose TIME column reads like a log's
+    // timestamps) is a table.
+    if shell::is_headed_table(&lines) {
+        return Detected::of(Kind::Table);
+    }
     if share(&|l| p.log.is_match(head(l, 64)) || p.build.is_match(l)) >= 0.6
         || shell::has_trace(&lines)
     {

@@ -260,14 +260,15 @@ fn boundaries(line: &str) -> Vec<usize> {
 }
 
 /// The delimiter of a delimited table (CSV, TSV, `;` or `|` separated), if the sample is one:
-/// most lines have the same number of fields, at least two.
+/// most records have the same number of fields, at least two. A quoted field may hold line
+/// breaks (CSV), so a line whose quotes do not close continues on the next.
 pub(crate) fn delimiter(lines: &[&str]) -> Option<u8> {
     let n = lines.len();
     if n < 3 {
         return None;
     }
     for delim in [b'\t', b',', b';', b'|'] {
-        let counts: Vec<usize> = lines.iter().map(|l| fields(l, delim)).collect();
+        let counts = record_fields(lines, delim);
         let mut freq: HashMap<usize, usize> = HashMap::new();
         for &c in &counts {
             *freq.entry(c).or_default() += 1;
@@ -278,25 +279,72 @@ pub(crate) fn delimiter(lines: &[&str]) -> Option<u8> {
             .map(|(c, k)| (*c, *k))
             .unwrap_or((0, 0));
         let min_fields = if delim == b',' { 3 } else { 2 };
-        if mode >= min_fields && hits * 10 >= n * 9 && counts[0] == mode {
+        let records = counts.len();
+        if mode >= min_fields
+            && hits * 10 >= records * 9
+            && records >= 3
+            && counts.first() == Some(&mode)
+        {
             return Some(delim);
         }
     }
     None
 }
 
+/// Fields of each record of `lines`, a record running on while a quoted field is open (for
+/// `,`, `;` and tabs; pipe tables do not quote). A record longer than 64 lines means a stray
+/// quote: then lines are counted alone. A record still open at the end is cut off by the
+/// sample and left out.
+fn record_fields(lines: &[&str], delim: u8) -> Vec<usize> {
+    let quotes = delim != b'|';
+    let alone = || -> Vec<usize> {
+        lines
+            .iter()
+            .map(|l| match quotes {
+                true => fields(l, delim),
+                false => fields_from(l, delim, false, false).0,
+            })
+            .collect()
+    };
+    let mut out = Vec::with_capacity(lines.len());
+    let (mut count, mut open, mut span) = (0usize, false, 0usize);
+    for l in lines {
+        let (n, still_open) = fields_from(l, delim, quotes, open);
+        // A continued record's first field goes on from the previous line.
+        count = if open { count + n - 1 } else { n };
+        open = still_open;
+        span += 1;
+        if span >= 64 && open {
+            return alone();
+        }
+        if !open {
+            out.push(count);
+            span = 0;
+        }
+    }
+    if open && out.len() < 3 {
+        return alone();
+    }
+    out
+}
+
 /// Fields of a delimited line, quotes respected (a delimiter inside `"..."` does not count).
 pub(crate) fn fields(line: &str, delim: u8) -> usize {
+    fields_from(line, delim, true, false).0
+}
+
+/// Fields of a line that starts inside a quoted field or not, and whether one is open at its
+/// end (`quotes`: whether double quotes enclose fields at all).
+fn fields_from(line: &str, delim: u8, quotes: bool, mut quoted: bool) -> (usize, bool) {
     let mut n = 1;
-    let mut quoted = false;
     for b in line.bytes() {
-        if b == b'"' {
+        if b == b'"' && quotes {
             quoted = !quoted;
         } else if b == delim && !quoted {
             n += 1;
         }
     }
-    n
+    (n, quoted)
 }
 
 /// Rows in columns: aligned (several field boundaries at the same offset in most lines), `ls -l`
@@ -348,6 +396,54 @@ pub(crate) fn is_table(lines: &[&str]) -> bool {
         .map(|(c, k)| (*c, *k))
         .unwrap_or((0, 0));
     (2..=12).contains(&mode) && hits * 10 >= n * 9 && n >= 5 && !lines.iter().any(|l| sentence(l))
+}
+
+/// A table whose first line is a header, detected before logs (whose timestamps a `ps -ef`
+/// TIME column or a CSV's date column look like): a header in capitals (`UID PID PPID C STIME
+/// TTY TIME CMD`: three words or more, no digits, at most one with lowercase letters) over
+/// columns, or a header without digits over delimited rows (`date;account;amount;status`).
+pub(crate) fn is_headed_table(lines: &[&str]) -> bool {
+    let Some(first) = lines.first() else {
+        return false;
+    };
+    if first.bytes().any(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let words: Vec<&str> = first.split_whitespace().collect();
+    let capitals = words
+        .iter()
+        .filter(|w| w.chars().any(char::is_alphabetic) && !w.chars().any(char::is_lowercase))
+        .count();
+    (words.len() >= 3 && capitals + 1 >= words.len() && aligned_under(first, &lines[1..]))
+        || delimiter(lines).is_some()
+}
+
+/// Whether the rows under `header` line up with it: for most of its words after the first,
+/// most rows have a value starting where the word starts or ending where it ends.
+fn aligned_under(header: &str, rows: &[&str]) -> bool {
+    let rows: Vec<Vec<usize>> = rows.iter().take(50).map(|l| boundaries(l)).collect();
+    if rows.len() < 2 {
+        return false;
+    }
+    let words: Vec<usize> = boundaries(header);
+    // Pairs of codes: a word's start (offset × 2) and its end (offset × 2 + 1).
+    let spans: Vec<(usize, usize)> = words
+        .chunks(2)
+        .skip(1)
+        .filter(|w| w.len() == 2)
+        .map(|w| (w[0], w[1]))
+        .collect();
+    let lined_up = spans
+        .iter()
+        .filter(|(start, end)| {
+            let hits = rows
+                .iter()
+                .filter(|b| b.contains(start) || b.contains(end))
+                .count();
+            hits * 10 >= rows.len() * 6
+        })
+        .count();
+    !spans.is_empty() && lined_up * 2 >= spans.len()
 }
 
 /// A line that reads like a sentence: several words, most of them letters, some lowercase.
@@ -490,6 +586,26 @@ mod tests {
         assert!(is_table(&sample(ls)));
         let prose = "This is a sentence that goes on for a while here.\nAnother one follows it with more words in it.\nAnd a third one closes the little paragraph now.\n";
         assert!(!is_table(&sample(prose)));
+        // `ps -ef`: its TIME column reads like a log's timestamps, its header says table.
+        let ps_ef = "UID        PID  PPID  C STIME TTY          TIME CMD\nroot         1     0  0 15:58 ?        00:00:22 /sbin/init\nroot         2     0  0 15:58 ?        00:00:00 [kthreadd]\nroot       112     1  0 15:58 ?        00:00:03 /usr/sbin/sshd -D\n";
+        assert!(is_headed_table(&sample(ps_ef)));
+        assert!(!is_headed_table(&sample(
+            "ERROR 2024-01-01 boot failed\nINFO 2024-01-01 retry\nINFO 2024-01-01 ok\n"
+        )));
+        // A log under a line in capitals is still a log.
+        assert!(!is_headed_table(&sample(
+            "INFO SERVER STARTING\n2024-01-01 10:00:00 INFO worker a started\n2024-01-01 10:00:01 INFO worker b started\n2024-01-01 10:00:02 WARN worker c slow\n"
+        )));
+        assert!(is_headed_table(&sample(
+            "date;account;amount;status\n2024-03-01;DE01;348,55;booked\n2024-03-02;DE02;12,00;booked\n2024-03-02;DE03;9,10;void\n"
+        )));
+        // CSV whose quoted fields hold line breaks (the sample leaves blank lines out, and may
+        // end inside a record).
+        let csv = "package,version,size,description\na,1.0,12,\"one line\"\nb,2.0,40,\"first line\nsecond, with a comma\n\nthird\"\nc,3.1,7,plain\nd,0.9,3,\"cut off";
+        assert_eq!(delimiter(&sample(csv)), Some(b','));
+        // Markdown tables: quotes are text.
+        let md = "| name | says |\n|------|------|\n| a | \"hi |\n| b | ok |\n";
+        assert_eq!(delimiter(&sample(md)), Some(b'|'));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod log;
 pub mod paths;
 pub mod prose;
 pub mod search;
+pub mod table;
 
 use crate::ccr::{marker, Key, StoreError};
 use crate::context::Context;
