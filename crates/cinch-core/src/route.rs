@@ -413,7 +413,8 @@ pub(crate) fn compress_as(
             }
         }
         Kind::Code => text_candidate(text::code::compress_code(input, language, ctx)),
-        Kind::Tests | Kind::GitLog | Kind::Table | Kind::Paths | Kind::Config | Kind::Lines => {
+        Kind::Tests => text_candidate(text::testrun::compress_tests(input, ctx)),
+        Kind::GitLog | Kind::Table | Kind::Paths | Kind::Config | Kind::Lines => {
             text_candidate(text::lines::compress_lines(input, ctx))
         }
     }

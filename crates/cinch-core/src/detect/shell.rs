@@ -45,7 +45,8 @@ fn patterns() -> &'static Patterns {
               | (?:ok|FAIL)\s+\S+\s+(?:\d+\.\d+s|\(cached\)|\[)
               | Tests?:\s+\d+\ (?:passed|failed|skipped|total)
               | Test\ Suites:\s+\d+
-              | Tests\ run:\ \d+,\ Failures:\ \d+
+              | Tests\ run:\ \d+,\s+Failures:\ \d+
+              | [^\s(]+\([\w.$]+\)\s+Time\ elapsed:.*<<<\ (?:FAILURE|ERROR)!
               | \d+\ (?:passing|failing|pending)\ \(
             )"),
             test_line: re(r"(?x)^(?:
@@ -63,7 +64,7 @@ fn patterns() -> &'static Patterns {
                 Traceback\ \(most\ recent\ call\ last\):
               | \s+at\ [\w$.<>/\[\]]+\(.*\)$
               | \s+at\ .+:\d+:\d+\)?$
-              | thread\ '.*'\ panicked\ at
+              | thread\ '.*'(?:\ \(\d+\))?\ panicked\ at
               | goroutine\ \d+\ \[
               | \s+File\ ".*",\ line\ \d+
               | Exception\ in\ thread\ 
@@ -111,11 +112,26 @@ pub(crate) fn is_git_log(lines: &[&str]) -> bool {
     oneline * 10 >= n * 8 || (graph * 2 >= n && graph >= 2)
 }
 
-/// Output of a test runner: a session banner or result summary, or many per-test lines.
+/// A line without Maven's `[INFO] ` / `[ERROR] ` prefix.
+fn unprefixed(line: &str) -> &str {
+    ["[INFO] ", "[ERROR] ", "[WARNING] "]
+        .iter()
+        .find_map(|p| line.strip_prefix(p))
+        .unwrap_or(line)
+}
+
+/// Output of a test runner: a session banner or result summary, or many per-test lines
+/// (Maven's prefixes aside).
 pub(crate) fn is_test_output(lines: &[&str]) -> bool {
     let p = patterns();
-    let strong = lines.iter().filter(|l| p.test_strong.is_match(l)).count();
-    let tests = lines.iter().filter(|l| p.test_line.is_match(l)).count();
+    let strong = lines
+        .iter()
+        .filter(|l| p.test_strong.is_match(unprefixed(l)))
+        .count();
+    let tests = lines
+        .iter()
+        .filter(|l| p.test_line.is_match(unprefixed(l)))
+        .count();
     strong >= 2 || (strong >= 1 && tests >= 2) || (tests >= 3 && tests * 10 >= lines.len() * 3)
 }
 

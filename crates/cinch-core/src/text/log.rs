@@ -71,7 +71,7 @@ fn level(line: &str) -> Option<&'static str> {
 }
 
 /// The line without ANSI colour and cursor sequences.
-fn strip_ansi(line: &str) -> Cow<'_, str> {
+pub(crate) fn strip_ansi(line: &str) -> Cow<'_, str> {
     if !line.contains('\x1b') {
         return Cow::Borrowed(line);
     }

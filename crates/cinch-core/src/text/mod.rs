@@ -12,6 +12,7 @@ pub mod lines;
 pub mod log;
 pub mod prose;
 pub mod search;
+pub mod testrun;
 
 use crate::ccr::{marker, Key, StoreError};
 use crate::context::Context;
