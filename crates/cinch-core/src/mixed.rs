@@ -8,7 +8,7 @@
 //! text is what goes to the store (the host's store is wrapped so that every placeholder it
 //! stores is put back), so nothing is lost either way.
 
-use crate::ccr::{GetError, Key, Store, StoreError, StoreStats};
+use crate::ccr::{entry, GetError, Key, Store, StoreError, StoreStats};
 use crate::context::Context;
 use crate::detect::{detect, language_of, Kind, Language};
 use crate::route::{compress_as, Candidate, Declined};
@@ -240,13 +240,50 @@ struct Restoring<'a> {
 impl Restoring<'_> {
     fn restore<'c>(&self, content: &'c [u8]) -> std::borrow::Cow<'c, [u8]> {
         match std::str::from_utf8(content) {
-            Ok(text) if text.contains(MARK) => {
-                put_back(text, self.lines, |n| self.bodies.get(n).copied())
+            Ok(text) if text.contains(MARK) => match entry::decode(content) {
+                Ok(e) if e.header != entry::Header::default() => self
+                    .restore_entry(&e)
+                    .map_or(content.into(), std::borrow::Cow::Owned),
+                _ => put_back(text, self.lines, |n| self.bodies.get(n).copied())
                     .into_bytes()
-                    .into()
-            }
+                    .into(),
+            },
             _ => content.into(),
         }
+    }
+
+    /// An entry of the host text as an entry of the input: the original with its blocks put
+    /// back, and the lines that stayed visible renumbered (a block is shown compressed, so none
+    /// of its lines counts as shown whole).
+    fn restore_entry(&self, e: &entry::Entry) -> Option<Vec<u8>> {
+        let original = std::str::from_utf8(e.original).ok()?;
+        let restored = put_back(original, self.lines, |n| self.bodies.get(n).copied());
+        let which: std::collections::HashMap<&str, usize> = self
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(n, l)| (l.as_str(), n))
+            .collect();
+        let host = lines_of(original);
+        let mut shown = vec![false; host.len()];
+        for &(a, b) in &e.header.kept {
+            shown.get_mut(a..b.min(host.len()))?.fill(true);
+        }
+        let mut keep = Vec::with_capacity(host.len());
+        for (h, line) in host.iter().enumerate() {
+            match which.get(line) {
+                Some(&n) => keep.extend(std::iter::repeat_n(
+                    false,
+                    lines_of(self.bodies.get(n)?).len(),
+                )),
+                None => keep.push(shown[h]),
+            }
+        }
+        let header = entry::Header {
+            kept: entry::ranges(&keep),
+            ..e.header.clone()
+        };
+        Some(entry::encode(&header, restored.as_bytes()))
     }
 }
 

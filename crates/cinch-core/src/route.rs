@@ -591,7 +591,8 @@ mod tests {
             &crate::ccr::MemoryStore::default(),
         );
         assert_eq!(r.kind, Kind::Log);
-        assert!(r.tokens_after * 4 < r.tokens_before, "{:?}", r.reason);
+        assert_eq!(r.strategy, "log-templates", "{:?}", r.reason);
+        assert!(r.tokens_after <= DEFAULT_BUDGET, "{:?}", r.reason);
     }
 
     #[test]

@@ -66,6 +66,7 @@ fn patterns() -> &'static Patterns {
               | \s+at\ .+:\d+:\d+\)?$
               | thread\ '.*'(?:\ \(\d+\))?\ panicked\ at
               | goroutine\ \d+\ \[
+              | \t\S+\.go:\d+(?:\ \+0x[0-9a-f]+)?$
               | \s+File\ ".*",\ line\ \d+
               | Exception\ in\ thread\ 
               | \w+(?:\.\w+)*(?:Error|Exception):\ 

@@ -223,7 +223,9 @@ pub(crate) struct Stored {
 /// Stores the plan's original as an entry of its kind recording which lines are shown whole
 /// (`fitted.keep`, less those `whole` says are shown shortened), and renders the output with
 /// the entry's key. If the real key makes the output overrun the budget (it can take a few
-/// more tokens than the one measured with), the last units by rank are let go.
+/// more tokens than the one measured with), the last units by rank are let go. A store that
+/// keeps the content in another form (mixed content's, which puts blocks back) names it by
+/// another key, and the marker names that one.
 pub(crate) fn store_and_render(
     plan: &Plan,
     mut fitted: Fitted,
@@ -246,25 +248,35 @@ pub(crate) fn store_and_render(
         let bytes = entry::stored(&header, original.as_bytes());
         let key = Key::of(&bytes);
         let output = render(&fitted.keep, fitted.detail, &key);
-        let fits = ctx.counter.count(&output) <= ctx.budget;
+        let fits = |output: &str| ctx.counter.count(output) <= ctx.budget;
         let last = order
             .iter()
             .rev()
             .find(|u| (u.start..u.end).any(|i| fitted.keep.get(i) == Some(&true)));
-        match (fits, last) {
-            (false, Some(u)) => {
+        let drop_last = |fitted: &mut Fitted| match last {
+            Some(u) => {
                 fitted.keep[u.start..u.end.min(lines.len())].fill(false);
+                true
             }
-            _ => {
-                let stored = ctx.store.put(ctx.namespace, &bytes)?;
-                if stored != key {
-                    return Err(TextError::Store(crate::StoreError(
-                        "the store returned another key than the content's".into(),
-                    )));
-                }
-                let kept = shown_whole.iter().filter(|&&k| k).count();
-                return Ok(Stored { output, key, kept });
-            }
+            None => false,
+        };
+        if !fits(&output) && drop_last(&mut fitted) {
+            continue;
+        }
+        let stored = ctx.store.put(ctx.namespace, &bytes)?;
+        let kept = shown_whole.iter().filter(|&&k| k).count();
+        if stored == key {
+            return Ok(Stored { output, key, kept });
+        }
+        // A store that keeps the content in another form (mixed content puts its blocks
+        // back) names it by another key: the marker names what the store kept.
+        let output = render(&fitted.keep, fitted.detail, &stored);
+        if fits(&output) || !drop_last(&mut fitted) {
+            return Ok(Stored {
+                output,
+                key: stored,
+                kept,
+            });
         }
     }
 }

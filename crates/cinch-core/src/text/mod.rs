@@ -8,11 +8,13 @@
 pub mod code;
 pub mod diff;
 pub(crate) mod fit;
+pub(crate) mod keep;
 pub mod lines;
 pub mod log;
 pub mod prose;
 pub mod search;
 pub mod testrun;
+pub(crate) mod trace;
 
 use crate::ccr::{marker, Key, StoreError};
 use crate::context::Context;

@@ -20,13 +20,13 @@
 //! stored under one marker.
 
 use super::fit::{self, Detail, Unit};
-use super::lines::{error_re, prefix_within, shape};
+use super::keep;
+use super::lines::{error_re, shape};
 use super::log::strip_ansi;
 use super::{content, lines_of, over_budget, TextDetails, TextError, TextOutcome};
 use crate::ccr::{marker, Key};
 use crate::context::Context;
 use crate::query::{bm25, contains_exact};
-use crate::tokens::estimate;
 use regex::Regex;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -121,7 +121,6 @@ struct Patterns {
     code_frame: Regex,
     warning: Regex,
     diagnostic: Regex,
-    library: Regex,
     failing: Regex,
 }
 
@@ -189,8 +188,6 @@ fn patterns() -> &'static Patterns {
             diagnostic: re(r"^(?:error(?:\[\w+\])?:|\S+:\d+:\d+: )"),
             // A summary that reports failures (`test result: ok. 5 passed; 0 failed` does not).
             failing: re(r"FAIL|(?i:\b[1-9]\d*\s+(?:failed|failing|failures?|errors?)\b|\b(?:failures|errors)[:=]\s*[1-9]|^error:)"),
-            // Frames of runners, languages and libraries, not of the code under test.
-            library: re(r"/rustc/|/\.cargo/registry/|/\.rustup/|/usr/(?:local/)?lib/go|/go/src/(?:runtime|testing)/|java\.base/|jdk\.internal|sun\.reflect|org\.junit\.|junit\.framework|org\.apache\.maven|node:internal|node_modules/|site-packages/|<frozen |/lib/python\d|\(native\)|Native Method"),
         }
     })
 }
@@ -778,7 +775,10 @@ impl<'a> Parser<'a> {
         // the first two are part of the message, with the line naming their function where
         // the location comes on a line of its own (Rust backtraces, Go goroutines).
         let location = tt.starts_with("at ") || (t.starts_with('\t') && tt.starts_with('/'));
-        if (location || tt.starts_with("File \"")) && !p.library.is_match(tt) && b.own_frames < 2 {
+        if (location || tt.starts_with("File \""))
+            && !super::trace::library_frame(tt)
+            && b.own_frames < 2
+        {
             b.own_frames += 1;
             let split = matches!(b.kind, BlockKind::Cargo | BlockKind::Go) && location;
             let strong = b.kind == BlockKind::MessageFirst && b.own_frames == 1;
@@ -903,11 +903,6 @@ impl<'a> Parser<'a> {
 fn progress_part(line: &str) -> &str {
     let line = line.split('[').next().unwrap_or(line).trim_end();
     line.rsplit(' ').next().unwrap_or(line)
-}
-
-/// The longest a line may be shown whole, in tokens.
-fn line_cap(budget: usize) -> usize {
-    (budget / 4).max(16)
 }
 
 /// Tiers, lower first.
@@ -1153,22 +1148,8 @@ pub fn compress_tests(text: &str, ctx: &Context) -> Result<TextOutcome, TextErro
     let (info, failures) = Parser::new(&plain).run();
     let units = rank(&plain, &info, failures, ctx);
 
-    // Lines too long to show whole are shown cut.
-    let cap = line_cap(ctx.budget);
-    let mut cut: HashMap<usize, usize> = HashMap::new();
-    for (i, l) in lines.iter().enumerate() {
-        if estimate(l) > cap {
-            cut.insert(i, prefix_within(l, cap, ctx));
-        }
-    }
-    let base_cost = fit::line_cost(&lines);
-    let cost = |i: usize| {
-        NOTE_SHARE
-            + match cut.get(&i) {
-                Some(&shown) => estimate(&content(lines[i])[..shown]) + 8,
-                None => base_cost(i),
-            }
-    };
+    let cut = keep::cut_long_lines(&lines, ctx);
+    let cost = |i: usize| NOTE_SHARE + keep::cost(&lines, &cut, i);
     let mut render = |keep: &[bool], detail: Detail, key: &Key| {
         render_tests(&lines, &plain, &info, failures, keep, &cut, detail, key)
     };
@@ -1179,7 +1160,7 @@ pub fn compress_tests(text: &str, ctx: &Context) -> Result<TextOutcome, TextErro
         units,
     };
     let fitted = plan.fit(&cost, ctx, &mut render);
-    let fitted = repair(&plan.units, fitted, ctx, &mut render);
+    let fitted = keep::repair(&plan.units, fitted, tier::MESSAGE, ctx, &mut render);
     let stored = plan.store_and_render(fitted, &|i| !cut.contains_key(&i), ctx, &mut render)?;
     let mut dropped: BTreeMap<String, usize> = BTreeMap::new();
     dropped.insert("lines".into(), n - stored.kept);
@@ -1194,76 +1175,6 @@ pub fn compress_tests(text: &str, ctx: &Context) -> Result<TextOutcome, TextErro
             dropped,
         },
     })
-}
-
-/// Rounds of [`repair`].
-const REPAIRS: usize = 6;
-
-/// Makes sure nothing that must be seen (a summary, a failure's name, its message) is left
-/// out while something of lower rank is shown. The fitting search fills the budget as well as
-/// it can and may take two cheap lines of low rank over one dear line of high rank; here the
-/// first such line of high rank is put back, in place of as few lines of lower rank as it
-/// takes (the longest run of them, by rank, that still fits), a few times over.
-fn repair(
-    units: &[Unit],
-    fitted: fit::Fitted,
-    ctx: &Context,
-    render: &mut fit::Render,
-) -> fit::Fitted {
-    // Room for the real key, as the fitting search leaves.
-    let budget = ctx.budget.saturating_sub(6);
-    let key = Key::of(b"cinch tests placeholder key");
-    let mut order: Vec<&Unit> = units.iter().collect();
-    order.sort_by_key(|u| (u.tier, u.order, u.start));
-    let mut keep = fitted.keep;
-    let mut count = |keep: &[bool]| ctx.counter.count(&render(keep, fitted.detail, &key));
-    let set = |keep: &mut [bool], u: &Unit, to: bool| keep[u.start..u.end].fill(to);
-    let mut from = 0;
-    for _ in 0..REPAIRS {
-        let Some(gap) = (from..order.len()).find(|&k| !keep[order[k].start]) else {
-            break;
-        };
-        if order[gap].tier > tier::MESSAGE {
-            break;
-        }
-        from = gap + 1;
-        let later: Vec<usize> = (gap + 1..order.len())
-            .filter(|&k| keep[order[k].start])
-            .collect();
-        if later.is_empty() {
-            break;
-        }
-        let mut base = keep.clone();
-        for &k in &later {
-            set(&mut base, order[k], false);
-        }
-        set(&mut base, order[gap], true);
-        if count(&base) > budget {
-            continue;
-        }
-        // The longest prefix of the lower-ranked units that still fits beside it.
-        let with = |k: usize| {
-            let mut t = base.clone();
-            for &x in &later[..k] {
-                set(&mut t, order[x], true);
-            }
-            t
-        };
-        let (mut lo, mut hi) = (0, later.len());
-        while lo < hi {
-            let mid = (lo + hi).div_ceil(2);
-            if count(&with(mid)) <= budget {
-                lo = mid;
-            } else {
-                hi = mid - 1;
-            }
-        }
-        keep = with(lo);
-    }
-    fit::Fitted {
-        keep,
-        detail: fitted.detail,
-    }
 }
 
 /// A name shortened to at most 80 bytes.
@@ -1386,17 +1297,7 @@ fn render_tests(
     let n = lines.len();
     while i < n {
         if keep[i] {
-            match cut.get(&i) {
-                Some(&shown) => {
-                    let line = content(lines[i]);
-                    out.push_str(&line[..shown]);
-                    out.push_str(&format!(
-                        " …[{} more bytes of this line cut]\n",
-                        line.len() - shown
-                    ));
-                }
-                None => out.push_str(lines[i]),
-            }
+            keep::push_line(&mut out, lines[i], cut.get(&i).copied());
             i += 1;
             continue;
         }
