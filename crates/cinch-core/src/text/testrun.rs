@@ -796,9 +796,10 @@ impl<'a> Parser<'a> {
                     let said = !rest.trim().is_empty();
                     let strong = said && (b.msgs < 2 || p.strong.is_match(rest.trim()));
                     (Role::Msg, strong && b.msgs < 6)
-                } else if t.starts_with('>') {
-                    (Role::Msg, true)
-                } else if indent == 0 && p.location.is_match(tt) && !tt.contains(": in ") {
+                } else if t.starts_with('>')
+                    || (indent == 0 && p.location.is_match(tt) && !tt.contains(": in "))
+                {
+                    // The failing line, or where the error was raised.
                     (Role::Msg, true)
                 } else {
                     (Role::Detail, false)
@@ -1232,7 +1233,7 @@ fn gap_note(plain: &[Cow<str>], info: &[Info], a: usize, b: usize) -> String {
             .filter(|&i| info[i].role == Role::Pass)
             .filter_map(|i| pass_name(&plain[i]));
         let first = names.next();
-        let last = names.last();
+        let last = names.next_back();
         return match (first, last) {
             (Some(first), Some(last)) => format!(
                 "[… {passes} passed: {} … {} ({where_}) …]\n",
