@@ -10,14 +10,13 @@ use crate::context::Context;
 use crate::tokens::estimate;
 use std::collections::HashMap;
 
-/// The longest a line may be shown whole, in tokens.
-fn line_cap(budget: usize) -> usize {
+/// The longest a line may be shown whole, in tokens: a quarter of the budget.
+pub(crate) fn line_cap(budget: usize) -> usize {
     (budget / 4).max(16)
 }
 
-/// Lines too long to show whole, each with how many of its bytes are shown.
-pub(crate) fn cut_long_lines(lines: &[&str], ctx: &Context) -> HashMap<usize, usize> {
-    let cap = line_cap(ctx.budget);
+/// Lines longer than `cap` tokens, each with how many of its bytes are shown.
+pub(crate) fn cut_long_lines(lines: &[&str], cap: usize, ctx: &Context) -> HashMap<usize, usize> {
     lines
         .iter()
         .enumerate()

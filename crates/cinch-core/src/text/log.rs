@@ -7,11 +7,12 @@
 //! differing positions become variables). Stack traces are found whole (see [`super::trace`]).
 //!
 //! Over the budget, lines are shown by rank (see [`super::fit`]): lines with the query's exact
-//! terms or strongest for its words; errors and fatal lines, the first of each error template
+//! terms; errors and fatal lines, the first of each error template
 //! with the rarest templates first, each stack trace's key lines (its header, the exception,
 //! each cause, the panic message) and its first and last frames, then the other forms of error
-//! templates; a line of context on either side of each error; warnings, rarest template first,
-//! then the inner frames of traces; the first and last lines and the first line of every
+//! templates; the two lines strongest for the query's words, short traces whole and a line of
+//! context on either side of each error; warnings, rarest template first, then the inner
+//! frames of long traces, then a few more lines for the query's words; the first and last lines and the first line of every
 //! template, rarest first; the other lines of rare templates and errors; then the rest, spread
 //! evenly. After a template's first line, one line says how many like it were left out and
 //! where (`[+N more like this: lines A-B]`); inside a trace, how many of its lines. The whole
@@ -33,6 +34,10 @@ use std::sync::OnceLock;
 const RARE: usize = 2;
 /// Lines scoring at least this share of the best for the query's words count as hits.
 const QUERY_SHARE: f64 = 0.5;
+/// Lines ranked for the query's words, at most.
+const WORD_HITS: usize = 8;
+/// Of those, ranked right after the errors.
+const BEST_WORD_HITS: usize = 2;
 /// Templates compared per bucket (the most recent ones), so huge logs stay linear.
 const BUCKET_SCAN: usize = 256;
 /// A line joins a template when at least this share of its tokens are equal. Headers (dates,
@@ -248,14 +253,16 @@ fn form_hash(tokens: &[Cow<'_, str>]) -> u64 {
 
 /// Tiers of what a log shows, lower first.
 mod tier {
-    /// Lines the query names.
+    /// Lines with the query's exact terms.
     pub const QUERY: u8 = 0;
     /// Errors and fatal lines (the first of each error template, rarest first), what stack
     /// traces say and their outer frames, other forms of error templates.
     pub const ERROR: u8 = 1;
-    /// A line of context on either side of the errors shown.
+    /// The two lines strongest for the query's words; short stack traces whole; a line of
+    /// context on either side of the errors shown.
     pub const CONTEXT: u8 = 2;
-    /// Warnings, rarest template first; then the inner frames of stack traces.
+    /// Warnings, rarest template first; then the inner frames of long stack traces; then the
+    /// lines strongest for the query's words.
     pub const WARNING: u8 = 3;
     /// The first and last lines, the first line of every template (rarest first).
     pub const TEMPLATE: u8 = 4;
@@ -263,6 +270,12 @@ mod tier {
     pub const RARE: u8 = 5;
     /// The rest, evenly spread.
     pub const FILL: u8 = 6;
+}
+
+/// The longest a log line may be shown whole, in tokens: a tenth of the budget (one line must
+/// not crowd out the others), but never very short.
+fn line_cap(budget: usize) -> usize {
+    (budget / 10).max(40)
 }
 
 /// Traces of at most this many lines are kept whole before other errors' context.
@@ -436,8 +449,14 @@ fn rank_query(p: &Parsed, ctx: &Context, r: &mut Ranks) {
             .filter(|&i| best > 0.0 && scores[i] >= QUERY_SHARE * best)
             .collect();
         hits.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
-        for (k, i) in hits.into_iter().enumerate() {
-            r.put(i, tier::QUERY, GROUP + k as u64);
+        // Words of a question ("what errors occurred in this log") match loosely: the best
+        // two lines for them come right after the errors, a few more after the warnings.
+        for (k, i) in hits.into_iter().take(WORD_HITS).enumerate() {
+            if k < BEST_WORD_HITS {
+                r.put(i, tier::CONTEXT, k as u64);
+            } else {
+                r.put(i, tier::WARNING, 4 * GROUP + k as u64);
+            }
         }
     }
 }
@@ -488,7 +507,7 @@ pub fn compress_log(text: &str, ctx: &Context) -> Result<TextOutcome, TextError>
     let n = lines.len();
     let p = parse(&lines);
     let units = rank(&p, ctx);
-    let cut = keep::cut_long_lines(&lines, ctx);
+    let cut = keep::cut_long_lines(&lines, line_cap(ctx.budget), ctx);
     let first_of: Vec<bool> = {
         let mut v = vec![false; n];
         for tpl in &p.miner.templates {

@@ -1149,7 +1149,7 @@ pub fn compress_tests(text: &str, ctx: &Context) -> Result<TextOutcome, TextErro
     let (info, failures) = Parser::new(&plain).run();
     let units = rank(&plain, &info, failures, ctx);
 
-    let cut = keep::cut_long_lines(&lines, ctx);
+    let cut = keep::cut_long_lines(&lines, keep::line_cap(ctx.budget), ctx);
     let cost = |i: usize| NOTE_SHARE + keep::cost(&lines, &cut, i);
     let mut render = |keep: &[bool], detail: Detail, key: &Key| {
         render_tests(&lines, &plain, &info, failures, keep, &cut, detail, key)
