@@ -7,6 +7,7 @@
 use cinch_core::ccr::{entry, marker_keys, MemoryStore, DEFAULT_NAMESPACE};
 use cinch_core::detect::detect;
 use cinch_core::{compress, Kind, Options, Store};
+use proptest::prelude::*;
 
 fn sample(name: &str) -> String {
     std::fs::read_to_string(format!(
@@ -368,6 +369,55 @@ fn snapshots_of_real_runs() {
     ] {
         let (r, _) = run(&sample(name), "", budget);
         insta::assert_snapshot!(format!("{name}_at_{budget}"), r.output);
+    }
+}
+
+/// Lines of test-runner output in the shapes the runners print.
+fn runner_line() -> impl Strategy<Value = String> {
+    (
+        prop::sample::select(vec![
+            "test tests::case_{} ... ok",
+            "test tests::case_{} ... FAILED",
+            "tests/test_a.py::test_{} PASSED                 [ 10%]",
+            "FAILED tests/test_a.py::test_{} - assert {} == 0",
+            "E       assert {} == 0",
+            "_____________ test_{} _____________",
+            "=== RUN   TestCase{}",
+            "--- FAIL: TestCase{} (0.00s)",
+            "    case_test.go:{}: got {}",
+            "  ● suite › case {}",
+            "    ✓ case {} (3 ms)",
+            "thread 'tests::case_{}' panicked at src/lib.rs:{}:5:",
+            "\tat demo.CaseTest.run(CaseTest.java:{})",
+            "",
+        ]),
+        0u32..500,
+    )
+        .prop_map(|(shape, n)| format!("{}\n", shape.replace("{}", &n.to_string())))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn any_runner_output_holds_the_budget_and_is_stored_whole(
+        lines in prop::collection::vec(runner_line(), 20..500),
+        budget in 200usize..3000,
+    ) {
+        let text = format!(
+            "{}test result: FAILED. 3 passed; 1 failed; 0 ignored\n",
+            lines.concat()
+        );
+        let store = MemoryStore::default();
+        let r = compress(&text, &Options { budget, kind: Some(Kind::Tests), ..Options::default() }, &store);
+        prop_assert!(r.tokens_after <= budget, "{} > {budget}", r.tokens_after);
+        if r.strategy == "passthrough" {
+            prop_assert_eq!(&r.output, &text);
+        } else {
+            prop_assert_eq!(r.strategy, "tests");
+            prop_assert!(r.output.contains("test result: FAILED. 3 passed; 1 failed"));
+            prop_assert_eq!(stored_original(&r.output, &store), text.as_bytes());
+        }
     }
 }
 

@@ -656,6 +656,70 @@ mod tests {
     }
 
     #[test]
+    fn the_budget_holds_and_errors_come_first() {
+        let mut text = String::new();
+        for i in 0..2000 {
+            text.push_str(&format!(
+                "2024-05-01 12:{:02}:{:02} INFO [w-{}] request {i} served in {}ms\n",
+                i / 60 % 60,
+                i % 60,
+                i % 4,
+                i % 97
+            ));
+            if i % 500 == 250 {
+                text.push_str(&format!(
+                    "2024-05-01 12:30:00 ERROR [w-1] request {i} failed: upstream refused\n"
+                ));
+            }
+        }
+        text.push_str("2024-05-01 13:00:00 FATAL [main] out of disk space on /var\n");
+        for budget in [150, 600, 2000] {
+            let (out, _) = crate::context::with_context(&text, "", budget, |ctx| {
+                let out = compress_log(&text, ctx).unwrap();
+                let tokens = ctx.counter.count(&out.output);
+                assert!(
+                    tokens <= budget && tokens * 10 >= budget * 7,
+                    "{tokens} of {budget}"
+                );
+                out
+            });
+            assert!(
+                out.output.contains("FATAL [main] out of disk space"),
+                "{}",
+                out.output
+            );
+            assert!(
+                out.output.contains("failed: upstream refused"),
+                "{}",
+                out.output
+            );
+        }
+    }
+
+    #[test]
+    fn a_bare_traceback_keeps_its_first_line_and_its_exception() {
+        let mut text = String::from("Traceback (most recent call last):\n");
+        for i in 0..40 {
+            text.push_str(&format!(
+                "  File \"/srv/app/step{i}.py\", line {}, in step{i}\n    return step{}(x)\n",
+                10 + i,
+                i + 1
+            ));
+        }
+        text.push_str("ValueError: invalid literal for int() with base 10: 'x'\n");
+        let (out, _) =
+            crate::context::with_context(&text, "", 150, |ctx| compress_log(&text, ctx).unwrap());
+        let o = &out.output;
+        assert!(o.starts_with("Traceback (most recent call last):\n"), "{o}");
+        assert!(o.contains("ValueError: invalid literal"), "{o}");
+        assert!(
+            o.contains("step0.py") && o.contains("step39.py"),
+            "outer frames: {o}"
+        );
+        assert!(o.contains("lines of this trace"), "{o}");
+    }
+
+    #[test]
     fn lines_of_a_template_join_it() {
         let mut m = Miner::default();
         let toks = |s: &'static str| s.split_whitespace().map(mask).collect::<Vec<_>>();

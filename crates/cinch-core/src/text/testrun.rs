@@ -1325,3 +1325,107 @@ fn render_tests(
     out.push('\n');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::with_context;
+
+    #[test]
+    fn one_failure_one_key_whatever_names_it() {
+        for id in [
+            "tests/test_a.py::test_x[1-2]",
+            "test_x[1-2]",
+            "TestA.test_x[1-2]",
+            "tests/test_a.py::TestA::test_x[1-2]",
+        ] {
+            assert_eq!(key_of(id), "test_x[1-2]", "{id}");
+        }
+        assert_eq!(key_of("garbage(demo.SizeTest)"), "garbage");
+        assert_eq!(key_of("SizeTest.garbage:9"), "garbage");
+        assert_eq!(
+            key_of("parseSize › fractional megabytes"),
+            "fractional megabytes"
+        );
+        assert_eq!(
+            key_of("fractional megabytes (178 ms)"),
+            "fractional megabytes"
+        );
+        assert_eq!(key_of("TestPlain/n=3"), "TestPlain/n=3");
+        assert_eq!(key_of("#12"), "#12");
+    }
+
+    fn roles(text: &str) -> Vec<(Role, Option<usize>)> {
+        let lines = lines_of(text);
+        let plain: Vec<Cow<str>> = lines.iter().map(|l| strip_ansi(content(l))).collect();
+        let (info, _) = Parser::new(&plain).run();
+        info.iter().map(|i| (i.role, i.fail)).collect()
+    }
+
+    #[test]
+    fn pytest_blocks_messages_and_summary() {
+        let text = "tests/a.py ..F  [100%]\n=== FAILURES ===\n___ test_x ___\n\n    def test_x():\n>       assert 1 == 2\nE       assert 1 == 2\n\ntests/a.py:3: AssertionError\n=== short test summary info ===\nFAILED tests/a.py::test_x - assert 1 == 2\n=== 1 failed, 2 passed in 0.01s ===\n";
+        let r = roles(text);
+        assert_eq!(r[0].0, Role::Banner, "a progress line with a failure");
+        assert_eq!(r[2], (Role::Head, Some(0)));
+        assert_eq!(r[4], (Role::Detail, Some(0)));
+        assert_eq!(r[5], (Role::Msg, Some(0)));
+        assert_eq!(r[6], (Role::Msg, Some(0)));
+        assert_eq!(r[8], (Role::Msg, Some(0)), "the location");
+        assert_eq!(r[10], (Role::Head, Some(0)), "the same failure");
+        assert_eq!(r[11].0, Role::Summary);
+    }
+
+    #[test]
+    fn go_verbose_output_before_the_verdict_is_the_message() {
+        let text = "=== RUN   TestA\n    a_test.go:9: got 1, want 2\n--- FAIL: TestA (0.00s)\n=== RUN   TestB\n    b_test.go:3: note\n--- PASS: TestB (0.00s)\nFAIL\nFAIL\texample.com/x\t0.01s\n";
+        let r = roles(text);
+        assert_eq!(r[1], (Role::Msg, Some(0)));
+        assert_eq!(r[2], (Role::Head, Some(0)));
+        assert_eq!(r[4].0, Role::Other, "output of a passing test");
+        assert_eq!(r[5].0, Role::Pass);
+        assert_eq!(r[7].0, Role::Summary);
+    }
+
+    #[test]
+    fn cargo_panics_and_the_closing_list() {
+        let text = "running 2 tests\ntest a ... ok\ntest b ... FAILED\n\nfailures:\n\n---- b stdout ----\nthread 'b' (7) panicked at src/lib.rs:3:5:\nboom\nnote: run with `RUST_BACKTRACE=1`\n\n\nfailures:\n    b\n\ntest result: FAILED. 1 passed; 1 failed\n";
+        let r = roles(text);
+        assert_eq!(r[1].0, Role::Pass);
+        assert_eq!(r[2], (Role::Head, Some(0)));
+        assert_eq!(r[6], (Role::Head, Some(0)));
+        assert_eq!(r[7], (Role::Msg, Some(0)));
+        assert_eq!(r[8], (Role::Msg, Some(0)));
+        assert_eq!(r[9], (Role::Detail, Some(0)));
+        assert_eq!(r[13], (Role::Head, Some(0)));
+        assert_eq!(r[15].0, Role::Summary);
+    }
+
+    #[test]
+    fn passing_tests_are_counted_not_listed() {
+        let mut text = String::from("running 400 tests\n");
+        for i in 0..400 {
+            text.push_str(&format!("test tests::case_{i:03} ... ok\n"));
+        }
+        text.push_str("test tests::odd ... FAILED\n\nfailures:\n\n---- tests::odd stdout ----\nthread 'tests::odd' panicked at src/lib.rs:9:5:\nassertion failed: x > 3\n\nfailures:\n    tests::odd\n\ntest result: FAILED. 400 passed; 1 failed; 0 ignored\n");
+        let (out, _) = with_context(&text, "", 300, |ctx| compress_tests(&text, ctx).unwrap());
+        assert!(out
+            .output
+            .contains("test result: FAILED. 400 passed; 1 failed"));
+        assert!(
+            out.output.contains("assertion failed: x > 3"),
+            "{}",
+            out.output
+        );
+        assert!(
+            out.output.contains(" passed: tests::case_"),
+            "{}",
+            out.output
+        );
+        assert!(
+            out.output.contains("1 of 1 failures named"),
+            "{}",
+            out.output
+        );
+    }
+}
