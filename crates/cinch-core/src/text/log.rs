@@ -55,6 +55,17 @@ fn error_re() -> &'static Regex {
     })
 }
 
+/// A line that says an error word, not only inside a name (`libgpg-error-dev`,
+/// `jk2_error_page`).
+fn says_error(line: &str) -> bool {
+    let inside = |c: Option<char>| c.is_some_and(|c| matches!(c, '-' | '_' | '.' | '/'));
+    error_re().find_iter(line).any(|m| {
+        let before = line[..m.start()].chars().next_back();
+        let after = line[m.end()..].chars().next();
+        !(inside(before) && inside(after))
+    })
+}
+
 fn level_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
@@ -312,7 +323,7 @@ struct Parsed<'a> {
 
 impl Parsed<'_> {
     fn errorish(&self, i: usize) -> bool {
-        matches!(self.levels[i], Some("ERROR" | "FATAL")) || error_re().is_match(&self.plain[i])
+        matches!(self.levels[i], Some("ERROR" | "FATAL")) || says_error(&self.plain[i])
     }
 
     fn warnish(&self, i: usize) -> bool {
@@ -406,6 +417,10 @@ fn rank(p: &Parsed, ctx: &Context) -> Vec<Unit> {
     }
     for tpl in &p.miner.templates {
         let first = tpl.lines[0];
+        if tpl.tokens.is_empty() {
+            // Blank lines say nothing.
+            continue;
+        }
         r.put(
             first,
             tier::TEMPLATE,
@@ -511,7 +526,7 @@ pub fn compress_log(text: &str, ctx: &Context) -> Result<TextOutcome, TextError>
     let first_of: Vec<bool> = {
         let mut v = vec![false; n];
         for tpl in &p.miner.templates {
-            v[tpl.lines[0]] = tpl.lines.len() > 1;
+            v[tpl.lines[0]] = tpl.lines.len() > 1 && !tpl.tokens.is_empty();
         }
         v
     };
@@ -599,7 +614,11 @@ fn render_log(
         }
         let tpl = &p.miner.templates[p.template_of[i]];
         // Inside a trace, the trace's own notes say what was left out.
-        if detail == Detail::Full && tpl.lines[0] == i && p.trace_at[i].is_none() {
+        if detail == Detail::Full
+            && tpl.lines[0] == i
+            && p.trace_at[i].is_none()
+            && !tpl.tokens.is_empty()
+        {
             let left: Vec<usize> = tpl.lines.iter().copied().filter(|&j| !keep[j]).collect();
             if let (Some(&a), Some(&b)) = (left.first(), left.last()) {
                 let at = if a == b {
@@ -634,6 +653,14 @@ mod tests {
         assert_eq!(mask("0x7fbc7ac683a0"), "#x#");
         assert_eq!(mask("user"), "user");
         assert_eq!(mask("deadbeef"), "deadbeef");
+    }
+
+    #[test]
+    fn error_words_inside_names_do_not_count() {
+        assert!(says_error("Failed to open connection: error 5"));
+        assert!(says_error("read error: I/O"));
+        assert!(!says_error("Unpacking libgpg-error-dev (1.46-1) ..."));
+        assert!(says_error("libfoo-error: cannot open"));
     }
 
     #[test]
