@@ -254,9 +254,15 @@ impl Restoring<'_> {
         if e.header == Header::default() {
             return restored.into_bytes().into();
         }
+        let which: std::collections::HashMap<&str, usize> = self
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(n, l)| (l.as_str(), n))
+            .collect();
         let mut keep: Vec<bool> = Vec::new();
         for (i, line) in lines_of(text).into_iter().enumerate() {
-            match self.lines.iter().position(|p| p == line) {
+            match which.get(line).copied() {
                 Some(n) => {
                     let body = self.bodies.get(n).copied().unwrap_or("");
                     keep.extend(std::iter::repeat_n(false, lines_of(body).len()));

@@ -417,9 +417,8 @@ pub(crate) fn compress_as(
         Kind::Config => text_candidate(text::config::compress_config(input, ctx)),
         Kind::GitLog => text_candidate(text::gitlog::compress_gitlog(input, ctx)),
         Kind::Table => text_candidate(text::table::compress_table(input, ctx)),
-        Kind::Tests | Kind::Lines => {
-            text_candidate(text::lines::compress_lines(input, ctx))
-        }
+        Kind::Tests => text_candidate(text::testrun::compress_tests(input, ctx)),
+        Kind::Lines => text_candidate(text::lines::compress_lines(input, ctx)),
     }
 }
 
@@ -594,7 +593,8 @@ mod tests {
             &crate::ccr::MemoryStore::default(),
         );
         assert_eq!(r.kind, Kind::Log);
-        assert!(r.tokens_after * 4 < r.tokens_before, "{:?}", r.reason);
+        assert_eq!(r.strategy, "log-templates", "{:?}", r.reason);
+        assert!(r.tokens_after <= DEFAULT_BUDGET, "{:?}", r.reason);
     }
 
     #[test]

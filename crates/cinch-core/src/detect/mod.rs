@@ -189,6 +189,11 @@ fn patterns() -> &'static Patterns {
               | ={3,}.*(?:passed|failed|error|test\ session\ starts)
               | npm\ (?:ERR!|WARN)|\[(?:INFO|WARNING|ERROR)\]
               | (?:error|warning)(?:\[\w+\])?:\ 
+              | (?:Selecting\ previously\ unselected|Preparing\ to\ unpack|Unpacking|Setting\ up|Processing\ triggers\ for|Removing|Purging\ configuration\ files\ for)\ \S
+              | (?:Get|Hit|Ign|Err):\d+\ |(?:Reading|Building)\ (?:package\ lists|dependency\ tree|state\ information)
+              | (?:cc|gcc|g\+\+|c\+\+|clang(?:\+\+)?|ld|ar|as|javac|tsc|go\ build)\ .*\S\.(?:c|cc|cpp|cxx|o|a|so|s|S|java|ts)\b
+              | make(?:\[\d+\])?:\ |\S+:\d+:\d+:\ (?:fatal\ error|error|warning|note):
+              | \S+:\ In\ (?:function|member\ function|constructor)\ 
             )"),
             search: re(r"^[^\s:]+(?::\d+[:-]|-\d+-)"),
             rg_heading_line: re(r"^\d+[:-]"),

@@ -54,8 +54,9 @@ fn patterns() -> &'static Patterns {
               | (?:ok|FAIL)\s+\S+\s+(?:\d+\.\d+s|\(cached\)|\[)
               | Tests?:\s+\d+\ (?:passed|failed|skipped|total)
               | Test\ Suites:\s+\d+
-              | Tests\ run:\ \d+,\ Failures:\ \d+
-              | \d+\ (?:passing|failing|pending)\ \(
+              | Tests\ run:\ \d+,\s+Failures:\ \d+
+              | [^\s(]+\([\w.$]+\)\s+Time\ elapsed:.*<<<\ (?:FAILURE|ERROR)!
+              | \s*\d+\ (?:passing|failing|pending)(?:\ \(|$)
             )"),
             test_line: re(r"(?x)^(?:
                 test\ \S+\ \.\.\.\ (?:ok|FAILED|ignored)
@@ -72,8 +73,9 @@ fn patterns() -> &'static Patterns {
                 Traceback\ \(most\ recent\ call\ last\):
               | \s+at\ [\w$.<>/\[\]]+\(.*\)$
               | \s+at\ .+:\d+:\d+\)?$
-              | thread\ '.*'\ panicked\ at
+              | thread\ '.*'(?:\ \(\d+\))?\ panicked\ at
               | goroutine\ \d+\ \[
+              | \t\S+\.go:\d+(?:\ \+0x[0-9a-f]+)?$
               | \s+File\ ".*",\ line\ \d+
               | Exception\ in\ thread\ 
               | \w+(?:\.\w+)*(?:Error|Exception):\ 
@@ -169,11 +171,26 @@ pub(crate) fn more_commits(input: &str, lines: &[&str]) -> bool {
     next.find_iter(input).take(2).count() >= 2
 }
 
-/// Output of a test runner: a session banner or result summary, or many per-test lines.
+/// A line without Maven's `[INFO] ` / `[ERROR] ` prefix.
+fn unprefixed(line: &str) -> &str {
+    ["[INFO] ", "[ERROR] ", "[WARNING] "]
+        .iter()
+        .find_map(|p| line.strip_prefix(p))
+        .unwrap_or(line)
+}
+
+/// Output of a test runner: a session banner or result summary, or many per-test lines
+/// (Maven's prefixes aside).
 pub(crate) fn is_test_output(lines: &[&str]) -> bool {
     let p = patterns();
-    let strong = lines.iter().filter(|l| p.test_strong.is_match(l)).count();
-    let tests = lines.iter().filter(|l| p.test_line.is_match(l)).count();
+    let strong = lines
+        .iter()
+        .filter(|l| p.test_strong.is_match(unprefixed(l)))
+        .count();
+    let tests = lines
+        .iter()
+        .filter(|l| p.test_line.is_match(unprefixed(l)))
+        .count();
     strong >= 2 || (strong >= 1 && tests >= 2) || (tests >= 3 && tests * 10 >= lines.len() * 3)
 }
 
@@ -574,6 +591,28 @@ mod tests {
         assert!(is_test_output(&sample(cargo)));
         let go = "=== RUN   TestA\n--- PASS: TestA (0.00s)\n=== RUN   TestB\n--- FAIL: TestB (0.00s)\nFAIL\nFAIL\texample.com/x\t0.012s\n";
         assert!(is_test_output(&sample(go)));
+        let maven = "[INFO] Running demo.SizeTest\n[ERROR] Tests run: 5, Failures: 1, Errors: 1, Skipped: 1, Time elapsed: 0.7 s <<< FAILURE! - in demo.SizeTest\n[ERROR] garbage(demo.SizeTest)  Time elapsed: 0 s  <<< ERROR!\njava.lang.NumberFormatException: For input string: \"abc\"\n";
+        assert!(is_test_output(&sample(maven)));
+        let jest = "FAIL __tests__/size.test.js\n  ● parseSize › objects\n\nTest Suites: 1 failed, 1 passed, 2 total\nTests:       3 failed, 26 passed, 30 total\n";
+        assert!(is_test_output(&sample(jest)));
+        let mocha = "  parseSize\n    ✔ plain 0\n    ✔ plain 1\n    1) deep\n\n  2 passing (8ms)\n  1 failing\n";
+        assert!(is_test_output(&sample(mocha)));
+        // A log that mentions tests is not test output.
+        let log = "2024-05-01 12:00:00 INFO tests scheduled\n2024-05-01 12:00:01 INFO running\n";
+        assert!(!is_test_output(&sample(log)));
+    }
+
+    #[test]
+    fn stack_traces() {
+        let py = "Traceback (most recent call last):\n  File \"a.py\", line 1, in <module>\nValueError: x\n";
+        assert!(has_trace(&sample(py)));
+        let rust = "thread 'main' (25282) panicked at src/main.rs:7:15:\nboom\nstack backtrace:\n   0: app::main\n             at ./src/main.rs:7:15\n   1: core::ops::function::FnOnce::call_once\n             at /rustc/x/library/core/src/ops/function.rs:250:5\n";
+        assert!(has_trace(&sample(rust)));
+        let go = "panic: runtime error: index out of range [4] with length 3\n\ngoroutine 1 [running]:\nmain.total(0x0, 0x1)\n\t/tmp/gp/main.go:12 +0xb2\nmain.main()\n\t/tmp/gp/main.go:24 +0x1a5\nexit status 2\n";
+        assert!(has_trace(&sample(go)));
+        let java = "Exception in thread \"main\" java.lang.IllegalStateException: x\n\tat Main.load(Main.java:7)\n\tat Main.main(Main.java:23)\nCaused by: java.lang.NumberFormatException: y\n\t... 2 more\n";
+        assert!(has_trace(&sample(java)));
+        assert!(!has_trace(&sample("one line\nanother line\n")));
     }
 
     #[test]

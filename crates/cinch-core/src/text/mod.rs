@@ -10,12 +10,15 @@ pub mod config;
 pub mod diff;
 pub(crate) mod fit;
 pub mod gitlog;
+pub(crate) mod keep;
 pub mod lines;
 pub mod log;
 pub mod paths;
 pub mod prose;
 pub mod search;
 pub mod table;
+pub mod testrun;
+pub(crate) mod trace;
 
 use crate::ccr::{marker, Key, StoreError};
 use crate::context::Context;
