@@ -56,14 +56,30 @@ fn error_re() -> &'static Regex {
 }
 
 /// A line that says an error word, not only inside a name (`libgpg-error-dev`,
-/// `jk2_error_page`).
+/// `jk2_error_page`) nor as a count of none (`errors=0`, `0 errors`, `no errors`).
 fn says_error(line: &str) -> bool {
     let inside = |c: Option<char>| c.is_some_and(|c| matches!(c, '-' | '_' | '.' | '/'));
     error_re().find_iter(line).any(|m| {
         let before = line[..m.start()].chars().next_back();
         let after = line[m.end()..].chars().next();
-        !(inside(before) && inside(after))
+        let in_name = inside(before) && inside(after);
+        !in_name && !counts_none(line, m.start(), m.end())
     })
+}
+
+/// Whether the word at `start..end` of `line` is counted as none: `errors=0`, `errors: 0`,
+/// `0 errors`, `no errors`, `without errors`.
+fn counts_none(line: &str, start: usize, end: usize) -> bool {
+    let rest = line[end..].trim_start_matches([' ', '=', ':']);
+    let zero_after =
+        rest.starts_with('0') && !rest[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.');
+    let word_before = line[..start]
+        .trim_end()
+        .rsplit(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    zero_after || matches!(word_before.as_str(), "0" | "no" | "zero" | "without")
 }
 
 fn level_re() -> &'static Regex {
@@ -645,6 +661,26 @@ fn render_log(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_count_of_no_errors_is_not_an_error() {
+        for quiet in [
+            "progress=0.00 errors=0 currentActionErrors=0",
+            "build finished: 0 errors, 2 warnings",
+            "checked 12 files, no errors found",
+            "errors: 0",
+        ] {
+            assert!(!says_error(quiet), "{quiet}");
+        }
+        for loud in [
+            "errors=3",
+            "error 10 opening file",
+            "errors: 0.5% of requests",
+            "5 errors",
+        ] {
+            assert!(says_error(loud), "{loud}");
+        }
+    }
 
     #[test]
     fn masking_makes_variable_tokens_alike() {
