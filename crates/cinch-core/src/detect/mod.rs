@@ -266,50 +266,62 @@ pub fn detect_text(input: &str) -> Detected {
     if shell::is_config(&lines) {
         return Detected::of(Kind::Config);
     }
-    // Code inside Markdown fences says nothing about the document around it; sentences in
-    // docstrings and comments say nothing about the code around them.
-    let mut in_fence = false;
-    let outside: Vec<&str> = lines
-        .iter()
-        .filter(|l| {
-            let t = l.trim_start();
-            let fence = t.starts_with("```") || t.starts_with("~~~");
-            if fence {
-                in_fence = !in_fence;
-            }
-            fence || !in_fence
-        })
-        .copied()
-        .collect();
-    let share_outside = |f: &dyn Fn(&str) -> bool| {
-        outside.iter().filter(|l| f(l)).count() as f64 / outside.len().max(1) as f64
-    };
-    let code = share_outside(&|l| p.code.is_match(l));
-    let mut in_doc = false;
-    let prose_in_code = outside
-        .iter()
-        .filter(|l| {
-            let t = l.trim_start();
-            let quotes = t.matches("\"\"\"").count() + t.matches("'''").count();
-            let inside = in_doc;
+    // Code inside Markdown fences says nothing about the document around it. Lines of
+    // triple-quoted strings (docstrings) say nothing about whether the text around them is
+    // code: a long docstring must not make a function read as prose (and a `~~~` underline
+    // in one is not a fence).
+    let (mut in_fence, mut in_doc) = (false, false);
+    let mut outside: Vec<&str> = Vec::with_capacity(lines.len());
+    let mut doc: Vec<bool> = Vec::with_capacity(lines.len());
+    for l in &lines {
+        let t = l.trim_start();
+        let quotes = l.matches("\"\"\"").count() + l.matches("'''").count();
+        if !in_fence && (in_doc || quotes > 0) {
             if quotes % 2 == 1 {
                 in_doc = !in_doc;
             }
-            !inside
-                && quotes == 0
-                && !t.starts_with(['#', '/', '*'])
-                && p.prose.is_match(l)
-                && !p.code.is_match(l)
-        })
-        .count() as f64
-        / outside.len().max(1) as f64;
-    let markup = share_outside(&|l| p.markup.is_match(l));
+            outside.push(l);
+            doc.push(true);
+            continue;
+        }
+        let fence = t.starts_with("```") || t.starts_with("~~~");
+        if fence {
+            in_fence = !in_fence;
+        }
+        if fence || !in_fence {
+            outside.push(l);
+            doc.push(false);
+        }
+    }
+    let code_lines: Vec<&str> = outside
+        .iter()
+        .zip(&doc)
+        .filter(|(_, d)| !**d)
+        .map(|(l, _)| *l)
+        .collect();
+    // Too few lines outside docstrings to tell: look at all of them.
+    let judged = if code_lines.len() >= 3 {
+        &code_lines
+    } else {
+        &outside
+    };
+    let share_of = |lines: &[&str], f: &dyn Fn(&str) -> bool| {
+        lines.iter().filter(|l| f(l)).count() as f64 / lines.len().max(1) as f64
+    };
+    let share_outside = |f: &dyn Fn(&str) -> bool| share_of(&outside, f);
+    let code = share_of(judged, &|l| p.code.is_match(l));
+    let prose_in_code = share_of(judged, &|l| {
+        let t = l.trim_start();
+        !t.starts_with(['#', '/', '*']) && p.prose.is_match(l) && !p.code.is_match(l)
+    });
+    let markup = share_of(judged, &|l| p.markup.is_match(l));
     if code >= 0.5 && prose_in_code < 0.3 && markup < 0.3 {
         return Detected {
             kind: Kind::Code,
-            language: Some(language(&lines)),
+            language: Some(language(input, &lines)),
         };
     }
+    let markup = share_outside(&|l| p.markup.is_match(l));
     if shell::is_table(&lines) {
         return Detected::of(Kind::Table);
     }
@@ -325,7 +337,7 @@ pub fn detect_text(input: &str) -> Detected {
 
 /// The language of `input` taken as code (for `--kind code`).
 pub fn language_of(input: &str) -> Language {
-    language(&sample(input))
+    language(input, &sample(input))
 }
 
 /// The first non-empty lines of `input`, the ones detection looks at.
@@ -346,29 +358,83 @@ pub(crate) fn head(line: &str, n: usize) -> &str {
     &line[..end]
 }
 
-/// The language whose tell-tale lines are most common.
-fn language(lines: &[&str]) -> Language {
+/// Bytes of the input parsed to tell its language.
+const PARSE_SAMPLE: usize = 6 * 1024;
+
+/// The first lines of `input` to parse: up to [`PARSE_SAMPLE`] bytes, ending before a line at
+/// column 0 that follows a blank line (the start of a top-level item), so that the sample ends
+/// between items rather than inside a comment or a string; else at the end of a line.
+pub(crate) fn parse_sample(input: &str) -> &str {
+    if input.len() <= PARSE_SAMPLE {
+        return input;
+    }
+    let mut end = PARSE_SAMPLE;
+    while !input.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &input[..end];
+    let item = head
+        .rmatch_indices("\n\n")
+        .map(|(i, _)| i + 2)
+        .take_while(|&at| at >= PARSE_SAMPLE / 4)
+        .find(|&at| head[at..].starts_with(|c: char| !c.is_whitespace()));
+    match item.or_else(|| head.rfind('\n').map(|i| i + 1)) {
+        Some(cut) => &input[..cut],
+        None => head,
+    }
+}
+
+/// The language of code: the grammar that parses the first lines with the fewest rows in
+/// error, ties broken by the language whose tell-tale lines are most common. Code that no
+/// grammar here parses (C, C++, C#, Kotlin, ...) is [`Language::Other`].
+fn language(input: &str, lines: &[&str]) -> Language {
     let p = patterns();
-    let counts: Vec<(usize, Language)> = p
-        .langs
+    let score = |lang: Language| {
+        p.langs
+            .iter()
+            .find(|(l, _)| *l == lang)
+            .map_or(0, |(_, re)| lines.iter().filter(|l| re.is_match(l)).count())
+    };
+    let sample = parse_sample(input);
+    let rows = sample
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count()
+        .max(1);
+    let mut ranked: Vec<(usize, std::cmp::Reverse<usize>, usize, Language)> =
+        crate::text::code::PARSED
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &lang)| {
+                let errors = crate::text::code::error_rows(lang, sample)?;
+                Some((errors, std::cmp::Reverse(score(lang)), i, lang))
+            })
+            .collect();
+    ranked.sort_by_key(|r| (r.0, r.1, r.2));
+    let Some(&(errors, _, _, best)) = ranked.first() else {
+        return Language::Other;
+    };
+    // A preprocessor line and code no grammar here takes: C or C++.
+    let preprocessor = lines
         .iter()
-        .map(|(lang, re)| (lines.iter().filter(|l| re.is_match(l)).count(), *lang))
-        .collect();
-    let count = |lang| counts.iter().find(|(_, l)| *l == lang).map_or(0, |c| c.0);
-    match counts
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .max_by_key(|(n, _)| *n)
-    {
-        // TypeScript is JavaScript with types: a few typed lines make it TypeScript.
-        Some((_, Language::JavaScript | Language::TypeScript))
-            if count(Language::TypeScript) >= 2 =>
+        .any(|l| l.starts_with("#include") || l.starts_with("#define") || l.starts_with("#pragma"));
+    if errors > (rows / 5).max(2) || (preprocessor && errors > 0) {
+        return Language::Other;
+    }
+    let errors_of = |lang: Language| ranked.iter().find(|r| r.3 == lang).map(|r| r.0);
+    match best {
+        // TypeScript is JavaScript with types: JavaScript that parses as both is JavaScript
+        // unless a few lines are typed.
+        Language::JavaScript | Language::TypeScript
+            if errors_of(Language::JavaScript) == errors_of(Language::TypeScript) =>
         {
-            Language::TypeScript
+            if score(Language::TypeScript) >= 2 {
+                Language::TypeScript
+            } else {
+                Language::JavaScript
+            }
         }
-        Some((_, Language::TypeScript)) => Language::JavaScript,
-        Some((_, lang)) => *lang,
-        None => Language::Other,
+        lang => lang,
     }
 }
 
