@@ -359,28 +359,87 @@ pub(crate) fn head(line: &str, n: usize) -> &str {
 }
 
 /// Bytes of the input parsed to tell its language.
-const PARSE_SAMPLE: usize = 6 * 1024;
+const PARSE_SAMPLE: usize = 4 * 1024;
+/// The most bytes parsed to reach the end of a docstring.
+const PARSE_SAMPLE_MAX: usize = 32 * 1024;
+/// Bytes every grammar parses first.
+const SHORT_SAMPLE: usize = 1024;
+/// Grammars that go on to parse the whole sample.
+const FINALISTS: usize = 3;
 
-/// The first lines of `input` to parse: up to [`PARSE_SAMPLE`] bytes, ending before a line at
+/// The first lines of `input` to parse: about [`PARSE_SAMPLE`] bytes, ending before a line at
 /// column 0 that follows a blank line (the start of a top-level item), so that the sample ends
-/// between items rather than inside a comment or a string; else at the end of a line.
+/// between items rather than inside a comment or a string; else at the end of a line outside a
+/// triple-quoted string (a long docstring is read to its end, up to [`PARSE_SAMPLE_MAX`]).
 pub(crate) fn parse_sample(input: &str) -> &str {
-    if input.len() <= PARSE_SAMPLE {
+    sample_within(input, PARSE_SAMPLE)
+}
+
+/// Like [`parse_sample`], about `size` bytes.
+fn sample_within(input: &str, size: usize) -> &str {
+    if input.len() <= size {
         return input;
     }
-    let mut end = PARSE_SAMPLE;
-    while !input.is_char_boundary(end) {
+    let mut at = 0usize;
+    let mut open = false;
+    let mut item = None;
+    let mut line_end = None;
+    let mut previous_blank = false;
+    for line in input.split_inclusive('\n') {
+        let starts_item = previous_blank && line.starts_with(|c: char| !c.is_whitespace());
+        if at >= size {
+            break;
+        }
+        if !open && starts_item && at >= size / 4 {
+            item = Some(at);
+        }
+        if !open {
+            line_end = Some(at);
+        }
+        let quotes = line.matches("\"\"\"").count() + line.matches("'''").count();
+        if quotes % 2 == 1 {
+            open = !open;
+        }
+        previous_blank = line.trim().is_empty();
+        at += line.len();
+    }
+    let mut cut = item.or(line_end.filter(|&e| e > 0));
+    if open || cut.is_none() {
+        // Inside a docstring at the mark: read on to its end.
+        let mut end = at;
+        for line in input[at..].split_inclusive('\n') {
+            if end >= PARSE_SAMPLE_MAX {
+                break;
+            }
+            end += line.len();
+            let quotes = line.matches("\"\"\"").count() + line.matches("'''").count();
+            if quotes % 2 == 1 {
+                open = !open;
+            }
+            if !open {
+                cut = cut.max(Some(end));
+                break;
+            }
+        }
+    }
+    match cut {
+        Some(c) if c > 0 => &input[..c.min(input.len())],
+        _ => line_prefix(input, size),
+    }
+}
+
+/// The first lines of `text`, up to `n` bytes (at least one line).
+fn line_prefix(text: &str, n: usize) -> &str {
+    if text.len() <= n {
+        return text;
+    }
+    let mut end = n;
+    while !text.is_char_boundary(end) {
         end -= 1;
     }
-    let head = &input[..end];
-    let item = head
-        .rmatch_indices("\n\n")
-        .map(|(i, _)| i + 2)
-        .take_while(|&at| at >= PARSE_SAMPLE / 4)
-        .find(|&at| head[at..].starts_with(|c: char| !c.is_whitespace()));
-    match item.or_else(|| head.rfind('\n').map(|i| i + 1)) {
-        Some(cut) => &input[..cut],
-        None => head,
+    match text[..end].rfind('\n') {
+        Some(i) => &text[..=i],
+        None => text.split_inclusive('\n').next().unwrap_or(text),
     }
 }
 
@@ -401,16 +460,67 @@ fn language(input: &str, lines: &[&str]) -> Language {
         .filter(|l| !l.trim().is_empty())
         .count()
         .max(1);
+    let parse = |lang: Language, text: &str| crate::text::code::error_rows(lang, text);
+    // Most code is what its tell-tale lines say: when the clear favourite parses without an
+    // error, no other grammar can do better (JavaScript and TypeScript, which parse much the
+    // same code, are told apart as below).
+    let mut by_score: Vec<(usize, Language)> = crate::text::code::PARSED
+        .iter()
+        .map(|&l| (score(l), l))
+        .collect();
+    by_score.sort_by_key(|&(s, _)| std::cmp::Reverse(s));
+    let script = |l: Language| matches!(l, Language::JavaScript | Language::TypeScript);
+    // The best score of another family (JavaScript and TypeScript are one).
+    let rival = |fav: Language| {
+        by_score
+            .iter()
+            .find(|(_, l)| *l != fav && !(script(*l) && script(fav)))
+            .map_or(0, |r| r.0)
+    };
+    if let Some(&(top, favourite)) = by_score.first() {
+        let second = rival(favourite);
+        // A sample cut short may end with a few errors in the right grammar; a wrong one has
+        // errors on a good share of its rows.
+        let allowed = (rows / 20).max(1);
+        if top >= 2 && top > second {
+            if script(favourite) {
+                // Typed code that parses as TypeScript is TypeScript; else JavaScript decides.
+                let typed = score(Language::TypeScript);
+                let ts = parse(Language::TypeScript, sample).unwrap_or(usize::MAX);
+                if ts <= allowed && typed >= 2 {
+                    return Language::TypeScript;
+                }
+                let js = parse(Language::JavaScript, sample).unwrap_or(usize::MAX);
+                if js.min(ts) <= allowed {
+                    return script_language(js, ts, typed);
+                }
+            } else if parse(favourite, sample).is_some_and(|e| e <= allowed) {
+                return favourite;
+            }
+        }
+    }
+    // A grammar that does not fit spends most of its time recovering from errors, more the
+    // longer the text: every grammar parses the first lines, and only those that did about as
+    // well as the best parse the whole sample.
+    let short = sample_within(sample, SHORT_SAMPLE);
     let mut ranked: Vec<(usize, std::cmp::Reverse<usize>, usize, Language)> =
         crate::text::code::PARSED
             .iter()
             .enumerate()
             .filter_map(|(i, &lang)| {
-                let errors = crate::text::code::error_rows(lang, sample)?;
-                Some((errors, std::cmp::Reverse(score(lang)), i, lang))
+                Some((parse(lang, short)?, std::cmp::Reverse(score(lang)), i, lang))
             })
             .collect();
     ranked.sort_by_key(|r| (r.0, r.1, r.2));
+    if short.len() < sample.len() {
+        let least = ranked.first().map_or(0, |r| r.0);
+        ranked.retain(|r| r.0 <= least + (least / 4).max(2));
+        ranked.truncate(FINALISTS);
+        for r in &mut ranked {
+            r.0 = parse(r.3, sample).unwrap_or(usize::MAX);
+        }
+        ranked.sort_by_key(|r| (r.0, r.1, r.2));
+    }
     let Some(&(errors, _, _, best)) = ranked.first() else {
         return Language::Other;
     };
@@ -421,20 +531,30 @@ fn language(input: &str, lines: &[&str]) -> Language {
     if errors > (rows / 5).max(2) || (preprocessor && errors > 0) {
         return Language::Other;
     }
-    let errors_of = |lang: Language| ranked.iter().find(|r| r.3 == lang).map(|r| r.0);
+    let errors_of = |lang: Language| {
+        ranked
+            .iter()
+            .find(|r| r.3 == lang)
+            .map_or(usize::MAX, |r| r.0)
+    };
     match best {
-        // TypeScript is JavaScript with types: JavaScript that parses as both is JavaScript
-        // unless a few lines are typed.
-        Language::JavaScript | Language::TypeScript
-            if errors_of(Language::JavaScript) == errors_of(Language::TypeScript) =>
-        {
-            if score(Language::TypeScript) >= 2 {
-                Language::TypeScript
-            } else {
-                Language::JavaScript
-            }
-        }
+        Language::JavaScript | Language::TypeScript => script_language(
+            errors_of(Language::JavaScript),
+            errors_of(Language::TypeScript),
+            score(Language::TypeScript),
+        ),
         lang => lang,
+    }
+}
+
+/// JavaScript or TypeScript, from the error rows of each and the count of typed lines:
+/// TypeScript is JavaScript with types, so JavaScript that parses as both is JavaScript unless a
+/// few lines are typed.
+fn script_language(js: usize, ts: usize, typed: usize) -> Language {
+    if ts < js || (ts == js && typed >= 2) {
+        Language::TypeScript
+    } else {
+        Language::JavaScript
     }
 }
 

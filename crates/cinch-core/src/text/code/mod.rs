@@ -175,10 +175,10 @@ pub(crate) const PARSED: [Language; 7] = [
     Language::Java,
 ];
 
-/// How badly `text` parses as `lang`: the number of rows holding a token the parser could not
-/// place (a direct child of an error node) or a missing token; `None` without a grammar. For
-/// language detection. Whole well-formed subtrees inside an error node do not count, so that a
-/// sample cut short (a Ruby module without its `end`) still reads as its language.
+/// How badly `text` parses as `lang`, for language detection: the number of rows holding a
+/// token the parser could not place (a direct child of an error node) or a missing token;
+/// `None` without a grammar. Whole well-formed subtrees inside an error node do not count, so
+/// that a sample cut short (a Ruby module without its `end`) still reads as its language.
 pub(crate) fn error_rows(lang: Language, text: &str) -> Option<usize> {
     let grammar = grammar(lang)?;
     let mut parser = Parser::new();
