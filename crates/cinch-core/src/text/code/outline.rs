@@ -546,6 +546,7 @@ impl<'a> Walker<'a> {
             }
         }
         let params = node.child_by_field_name("parameters");
+        let mut params_cut = None;
         if let Some((open, close)) = params.and_then(|p| self.bracketed(p, '(', ')')) {
             let mut cut = Cut::new(
                 What::Params,
@@ -558,15 +559,21 @@ impl<'a> Walker<'a> {
             cut.full = cut.terse.clone();
             cut.parent = env.parent;
             cut.asked = asked;
-            self.push(cut);
+            params_cut = Some(self.push(cut));
         }
         let mut cursor = node.walk();
         for child in node.children(&mut cursor) {
             if Some(child) != body {
+                // What sits in an elided parameter list goes with it.
+                let parent = if Some(child) == params && params_cut.is_some() {
+                    params_cut
+                } else {
+                    env.parent
+                };
                 self.visit(
                     child,
                     &Env {
-                        parent: env.parent,
+                        parent,
                         ..inner.clone()
                     },
                 );
