@@ -1,7 +1,9 @@
 //! The checks every single-compressor target makes: the text, compressed as `kind` with a small
 //! budget so the lossy paths run, must come out no larger in tokens than it went in; a
 //! pass-through must be the input; every CCR key reported must be retrievable; and the
-//! compressor must not have panicked (the router's fail-open guard would hide it).
+//! compressor must not have panicked (the router's fail-open guard would hide it). With a
+//! budget that can hold a marker (300 tokens), the output must be within it: the budget is a
+//! cap.
 
 use cinch_core::ccr::{MemoryStore, DEFAULT_NAMESPACE};
 use cinch_core::{compress, Key, Kind, Options, Store};
@@ -10,10 +12,27 @@ pub fn check(kind: Kind, data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    check_at(kind, text, 20);
+    let report = check_at(kind, text, 300);
+    assert!(
+        report.tokens_after <= 300 || report.strategy == "passthrough",
+        "the {kind:?} compressor's output of {} tokens is over the budget of 300 on: {text:?}",
+        report.tokens_after
+    );
+    if report.strategy == "passthrough" {
+        assert!(
+            report.tokens_before <= 300,
+            "{kind:?}: an input over the budget passed through: {:?}",
+            report.reason
+        );
+    }
+}
+
+fn check_at(kind: Kind, text: &str, budget: usize) -> cinch_core::Report {
     let store = MemoryStore::default();
     let opts = Options {
         query: "errors in `main` id 42".into(),
-        budget: 20,
+        budget,
         kind: Some(kind),
         ..Default::default()
     };
@@ -34,4 +53,5 @@ pub fn check(kind: Kind, data: &[u8]) {
             "CCR key {k} not retrievable for {kind:?} on {text:?}"
         );
     }
+    report
 }

@@ -18,6 +18,9 @@ pub struct Query {
     pub exact: Vec<String>,
     /// Words for relevance ranking (lowercased, no stop words).
     pub words: Vec<String>,
+    /// Identifiers as written, with or without backticks (lowercased): `snake_case`,
+    /// `camelCase`, `PascalCase`, `Type::method`, `obj.method`; for matching definitions by name.
+    pub idents: Vec<String>,
 }
 
 /// One `field = value` clause.
@@ -99,6 +102,11 @@ impl Query {
                 push_unique(&mut q.words, w);
             }
         }
+        for raw in text.split_whitespace() {
+            if let Some(ident) = identifier(raw) {
+                push_unique(&mut q.idents, ident.to_lowercase());
+            }
+        }
         q
     }
 
@@ -106,6 +114,32 @@ impl Query {
     pub fn is_empty(&self) -> bool {
         self.clauses.is_empty() && self.exact.is_empty() && self.words.is_empty()
     }
+}
+
+/// `raw` (one whitespace-separated piece of a query) if it is written like an identifier: with
+/// an underscore, a `::`, `.` or `#` between names, or a capital letter after its first
+/// character; quotes, backticks, brackets and punctuation around it are ignored. Paths
+/// (`src/lib.rs`) are not identifiers.
+fn identifier(raw: &str) -> Option<&str> {
+    let t = raw.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_'));
+    if t.is_empty()
+        || t.contains(['/', '\\'])
+        || t.chars().next().is_some_and(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let name = |c: char| c.is_alphanumeric() || c == '_';
+    let parts: Vec<&str> = t.split("::").flat_map(|p| p.split(['.', '#'])).collect();
+    let bad = |p: &str| {
+        p.is_empty() || !p.chars().all(name) || p.starts_with(|c: char| c.is_ascii_digit())
+    };
+    if parts.iter().any(|p| bad(p)) {
+        return None;
+    }
+    let qualified = parts.len() > 1;
+    let snake = t.contains('_') && t.chars().any(char::is_alphabetic);
+    let camel = t.chars().skip(1).any(char::is_uppercase) && t.chars().any(char::is_lowercase);
+    (qualified || snake || camel).then_some(t)
 }
 
 fn push_unique(v: &mut Vec<String>, s: String) {
@@ -365,6 +399,18 @@ pub fn bm25(texts: &[Vec<&str>], terms: &[String]) -> Vec<f64> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn identifiers_with_or_without_backticks() {
+        let idents = |q: &str| Query::parse(q).idents;
+        assert_eq!(idents("how does parse_header work"), ["parse_header"]);
+        assert_eq!(idents("what does Store::put do?"), ["store::put"]);
+        assert_eq!(idents("class ConfigLoader"), ["configloader"]);
+        assert_eq!(idents("is `self.run_helper` called"), ["self.run_helper"]);
+        assert_eq!(idents("what about getUser()"), ["getuser"]);
+        // Plain words, paths, versions and acronyms are not identifiers.
+        assert!(idents("How does the Parser work in src/lib.rs with v1.2 and JSON").is_empty());
+    }
 
     #[test]
     fn parses_the_corpus_question_shapes() {

@@ -276,53 +276,65 @@ pub fn detect_text(input: &str) -> Detected {
     if shell::is_config(&lines) {
         return Detected::of(Kind::Config);
     }
-    // Code inside Markdown fences says nothing about the document around it; sentences in
-    // docstrings and comments say nothing about the code around them.
-    let mut in_fence = false;
-    let outside: Vec<&str> = lines
-        .iter()
-        .filter(|l| {
-            let t = l.trim_start();
-            let fence = t.starts_with("```") || t.starts_with("~~~");
-            if fence {
-                in_fence = !in_fence;
-            }
-            fence || !in_fence
-        })
-        .copied()
-        .collect();
-    let share_outside = |f: &dyn Fn(&str) -> bool| {
-        outside.iter().filter(|l| f(l)).count() as f64 / outside.len().max(1) as f64
-    };
-    let code = share_outside(&|l| p.code.is_match(l));
-    let mut in_doc = false;
-    let prose_in_code = outside
-        .iter()
-        .filter(|l| {
-            let t = l.trim_start();
-            let quotes = t.matches("\"\"\"").count() + t.matches("'''").count();
-            let inside = in_doc;
+    // Code inside Markdown fences says nothing about the document around it. Lines of
+    // triple-quoted strings (docstrings) say nothing about whether the text around them is
+    // code: a long docstring must not make a function read as prose (and a `~~~` underline
+    // in one is not a fence).
+    let (mut in_fence, mut in_doc) = (false, false);
+    let mut outside: Vec<&str> = Vec::with_capacity(lines.len());
+    let mut doc: Vec<bool> = Vec::with_capacity(lines.len());
+    for l in &lines {
+        let t = l.trim_start();
+        let quotes = l.matches("\"\"\"").count() + l.matches("'''").count();
+        if !in_fence && (in_doc || quotes > 0) {
             if quotes % 2 == 1 {
                 in_doc = !in_doc;
             }
-            !inside
-                && quotes == 0
-                && !t.starts_with(['#', '/', '*'])
-                && p.prose.is_match(l)
-                && !p.code.is_match(l)
-        })
-        .count() as f64
-        / outside.len().max(1) as f64;
-    let markup = share_outside(&|l| p.markup.is_match(l));
+            outside.push(l);
+            doc.push(true);
+            continue;
+        }
+        let fence = t.starts_with("```") || t.starts_with("~~~");
+        if fence {
+            in_fence = !in_fence;
+        }
+        if fence || !in_fence {
+            outside.push(l);
+            doc.push(false);
+        }
+    }
+    let code_lines: Vec<&str> = outside
+        .iter()
+        .zip(&doc)
+        .filter(|(_, d)| !**d)
+        .map(|(l, _)| *l)
+        .collect();
+    // Too few lines outside docstrings to tell: look at all of them.
+    let judged = if code_lines.len() >= 3 {
+        &code_lines
+    } else {
+        &outside
+    };
+    let share_of = |lines: &[&str], f: &dyn Fn(&str) -> bool| {
+        lines.iter().filter(|l| f(l)).count() as f64 / lines.len().max(1) as f64
+    };
+    let share_outside = |f: &dyn Fn(&str) -> bool| share_of(&outside, f);
+    let code = share_of(judged, &|l| p.code.is_match(l));
+    let prose_in_code = share_of(judged, &|l| {
+        let t = l.trim_start();
+        !t.starts_with(['#', '/', '*']) && p.prose.is_match(l) && !p.code.is_match(l)
+    });
+    let markup = share_of(judged, &|l| p.markup.is_match(l));
     if code >= 0.5 && prose_in_code < 0.3 && markup < 0.3 {
         return Detected {
             kind: Kind::Code,
-            language: Some(language(&lines)),
+            language: Some(language(input, &lines)),
         };
     }
     if shell::is_tree(&lines) {
         return Detected::of(Kind::Paths);
     }
+    let markup = share_outside(&|l| p.markup.is_match(l));
     if shell::is_table(&lines) {
         return Detected::of(Kind::Table);
     }
@@ -338,7 +350,7 @@ pub fn detect_text(input: &str) -> Detected {
 
 /// The language of `input` taken as code (for `--kind code`).
 pub fn language_of(input: &str) -> Language {
-    language(&sample(input))
+    language(input, &sample(input))
 }
 
 /// The first non-empty lines of `input`, the ones detection looks at.
@@ -359,29 +371,203 @@ pub(crate) fn head(line: &str, n: usize) -> &str {
     &line[..end]
 }
 
-/// The language whose tell-tale lines are most common.
-fn language(lines: &[&str]) -> Language {
-    let p = patterns();
-    let counts: Vec<(usize, Language)> = p
-        .langs
-        .iter()
-        .map(|(lang, re)| (lines.iter().filter(|l| re.is_match(l)).count(), *lang))
-        .collect();
-    let count = |lang| counts.iter().find(|(_, l)| *l == lang).map_or(0, |c| c.0);
-    match counts
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .max_by_key(|(n, _)| *n)
-    {
-        // TypeScript is JavaScript with types: a few typed lines make it TypeScript.
-        Some((_, Language::JavaScript | Language::TypeScript))
-            if count(Language::TypeScript) >= 2 =>
-        {
-            Language::TypeScript
+/// Bytes of the input parsed to tell its language.
+const PARSE_SAMPLE: usize = 4 * 1024;
+/// The most bytes parsed to reach the end of a docstring.
+const PARSE_SAMPLE_MAX: usize = 32 * 1024;
+/// Bytes every grammar parses first.
+const SHORT_SAMPLE: usize = 1024;
+/// Grammars that go on to parse the whole sample.
+const FINALISTS: usize = 3;
+
+/// The first lines of `input` to parse: about [`PARSE_SAMPLE`] bytes, ending before a line at
+/// column 0 that follows a blank line (the start of a top-level item), so that the sample ends
+/// between items rather than inside a comment or a string; else at the end of a line outside a
+/// triple-quoted string (a long docstring is read to its end, up to [`PARSE_SAMPLE_MAX`]).
+pub(crate) fn parse_sample(input: &str) -> &str {
+    sample_within(input, PARSE_SAMPLE)
+}
+
+/// Like [`parse_sample`], about `size` bytes.
+fn sample_within(input: &str, size: usize) -> &str {
+    if input.len() <= size {
+        return input;
+    }
+    let mut at = 0usize;
+    let mut open = false;
+    let mut item = None;
+    let mut line_end = None;
+    let mut previous_blank = false;
+    for line in input.split_inclusive('\n') {
+        let starts_item = previous_blank && line.starts_with(|c: char| !c.is_whitespace());
+        if at >= size {
+            break;
         }
-        Some((_, Language::TypeScript)) => Language::JavaScript,
-        Some((_, lang)) => *lang,
-        None => Language::Other,
+        if !open && starts_item && at >= size / 4 {
+            item = Some(at);
+        }
+        if !open {
+            line_end = Some(at);
+        }
+        let quotes = line.matches("\"\"\"").count() + line.matches("'''").count();
+        if quotes % 2 == 1 {
+            open = !open;
+        }
+        previous_blank = line.trim().is_empty();
+        at += line.len();
+    }
+    let mut cut = item.or(line_end.filter(|&e| e > 0));
+    if open || cut.is_none() {
+        // Inside a docstring at the mark: read on to its end.
+        let mut end = at;
+        for line in input[at..].split_inclusive('\n') {
+            if end >= PARSE_SAMPLE_MAX {
+                break;
+            }
+            end += line.len();
+            let quotes = line.matches("\"\"\"").count() + line.matches("'''").count();
+            if quotes % 2 == 1 {
+                open = !open;
+            }
+            if !open {
+                cut = cut.max(Some(end));
+                break;
+            }
+        }
+    }
+    match cut {
+        Some(c) if c > 0 => &input[..c.min(input.len())],
+        _ => line_prefix(input, size),
+    }
+}
+
+/// The first lines of `text`, up to `n` bytes (at least one line).
+fn line_prefix(text: &str, n: usize) -> &str {
+    if text.len() <= n {
+        return text;
+    }
+    let mut end = n;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    match text[..end].rfind('\n') {
+        Some(i) => &text[..=i],
+        None => text.split_inclusive('\n').next().unwrap_or(text),
+    }
+}
+
+/// The language of code: the grammar that parses the first lines with the fewest rows in
+/// error, ties broken by the language whose tell-tale lines are most common. Code that no
+/// grammar here parses (C, C++, C#, Kotlin, ...) is [`Language::Other`].
+fn language(input: &str, lines: &[&str]) -> Language {
+    let p = patterns();
+    let score = |lang: Language| {
+        p.langs
+            .iter()
+            .find(|(l, _)| *l == lang)
+            .map_or(0, |(_, re)| lines.iter().filter(|l| re.is_match(l)).count())
+    };
+    let sample = parse_sample(input);
+    let rows = sample
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count()
+        .max(1);
+    let parse = |lang: Language, text: &str| crate::text::code::error_rows(lang, text);
+    // Most code is what its tell-tale lines say: when the clear favourite parses without an
+    // error, no other grammar can do better (JavaScript and TypeScript, which parse much the
+    // same code, are told apart as below).
+    let mut by_score: Vec<(usize, Language)> = crate::text::code::PARSED
+        .iter()
+        .map(|&l| (score(l), l))
+        .collect();
+    by_score.sort_by_key(|&(s, _)| std::cmp::Reverse(s));
+    let script = |l: Language| matches!(l, Language::JavaScript | Language::TypeScript);
+    // The best score of another family (JavaScript and TypeScript are one).
+    let rival = |fav: Language| {
+        by_score
+            .iter()
+            .find(|(_, l)| *l != fav && !(script(*l) && script(fav)))
+            .map_or(0, |r| r.0)
+    };
+    if let Some(&(top, favourite)) = by_score.first() {
+        let second = rival(favourite);
+        // A sample cut short may end with a few errors in the right grammar; a wrong one has
+        // errors on a good share of its rows.
+        let allowed = (rows / 20).max(1);
+        if top >= 2 && top > second {
+            if script(favourite) {
+                // Typed code that parses as TypeScript is TypeScript; else JavaScript decides.
+                let typed = score(Language::TypeScript);
+                let ts = parse(Language::TypeScript, sample).unwrap_or(usize::MAX);
+                if ts <= allowed && typed >= 2 {
+                    return Language::TypeScript;
+                }
+                let js = parse(Language::JavaScript, sample).unwrap_or(usize::MAX);
+                if js.min(ts) <= allowed {
+                    return script_language(js, ts, typed);
+                }
+            } else if parse(favourite, sample).is_some_and(|e| e <= allowed) {
+                return favourite;
+            }
+        }
+    }
+    // A grammar that does not fit spends most of its time recovering from errors, more the
+    // longer the text: every grammar parses the first lines, and only those that did about as
+    // well as the best parse the whole sample.
+    let short = sample_within(sample, SHORT_SAMPLE);
+    let mut ranked: Vec<(usize, std::cmp::Reverse<usize>, usize, Language)> =
+        crate::text::code::PARSED
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &lang)| {
+                Some((parse(lang, short)?, std::cmp::Reverse(score(lang)), i, lang))
+            })
+            .collect();
+    ranked.sort_by_key(|r| (r.0, r.1, r.2));
+    if short.len() < sample.len() {
+        let least = ranked.first().map_or(0, |r| r.0);
+        ranked.retain(|r| r.0 <= least + (least / 4).max(2));
+        ranked.truncate(FINALISTS);
+        for r in &mut ranked {
+            r.0 = parse(r.3, sample).unwrap_or(usize::MAX);
+        }
+        ranked.sort_by_key(|r| (r.0, r.1, r.2));
+    }
+    let Some(&(errors, _, _, best)) = ranked.first() else {
+        return Language::Other;
+    };
+    // A preprocessor line and code no grammar here takes: C or C++.
+    let preprocessor = lines
+        .iter()
+        .any(|l| l.starts_with("#include") || l.starts_with("#define") || l.starts_with("#pragma"));
+    if errors > (rows / 5).max(2) || (preprocessor && errors > 0) {
+        return Language::Other;
+    }
+    let errors_of = |lang: Language| {
+        ranked
+            .iter()
+            .find(|r| r.3 == lang)
+            .map_or(usize::MAX, |r| r.0)
+    };
+    match best {
+        Language::JavaScript | Language::TypeScript => script_language(
+            errors_of(Language::JavaScript),
+            errors_of(Language::TypeScript),
+            score(Language::TypeScript),
+        ),
+        lang => lang,
+    }
+}
+
+/// JavaScript or TypeScript, from the error rows of each and the count of typed lines:
+/// TypeScript is JavaScript with types, so JavaScript that parses as both is JavaScript unless a
+/// few lines are typed.
+fn script_language(js: usize, ts: usize, typed: usize) -> Language {
+    if ts < js || (ts == js && typed >= 2) {
+        Language::TypeScript
+    } else {
+        Language::JavaScript
     }
 }
 
