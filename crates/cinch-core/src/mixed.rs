@@ -326,33 +326,11 @@ pub(crate) fn compress(
         bodies: &bodies,
     };
     let host_counter = Counter::new(tokenizer, &host_text);
-    let host_ctx = Context {
-        query: ctx.query,
-        budget: ctx.budget,
-        counter: &host_counter,
-        store: &store,
-        namespace: ctx.namespace,
-        free_text: ctx.free_text,
-        lossless_only: ctx.lossless_only,
-    };
-    let (host_output, mut keys, mut details, host_reason, host_failed) =
-        match compress_as(host, None, &host_text, &host_ctx) {
-            Ok(c) => (c.output, c.keys, c.text.unwrap_or_default(), c.reason, None),
-            Err(why) => (
-                host_text.clone(),
-                Vec::new(),
-                TextDetails::default(),
-                None,
-                Some(why),
-            ),
-        };
-
-    // The blocks the host kept, each compressed on its own where that makes it smaller.
-    let mut compressed = 0;
-    let mut replacements: Vec<Option<String>> = vec![None; blocks.len()];
-    for (n, b) in blocks.iter().enumerate() {
-        if !host_output.contains(lines[n].as_str()) {
-            continue;
+    // Each block the host keeps is compressed on its own once, where that makes it smaller.
+    let mut block_outputs: Vec<Option<(String, Vec<String>, bool)>> = vec![None; blocks.len()];
+    let mut compress_block = |n: usize| -> (String, Vec<String>, bool) {
+        if let Some(done) = &block_outputs[n] {
+            return done.clone();
         }
         let body = bodies[n];
         let counter = Counter::new(tokenizer, body);
@@ -360,30 +338,81 @@ pub(crate) fn compress(
             counter: &counter,
             ..*ctx
         };
-        let mut replacement = body.to_string();
-        if let Ok(c) = compress_as(b.kind, b.language, body, &block_ctx) {
+        let mut done = (body.to_string(), Vec::new(), false);
+        if let Ok(c) = compress_as(blocks[n].kind, blocks[n].language, body, &block_ctx) {
             if c.tokens < counter.input_tokens() {
-                replacement = c.output;
+                let mut replacement = c.output;
                 if body.ends_with('\n') && !replacement.ends_with('\n') {
                     replacement.push('\n');
                 }
-                keys.extend(c.keys);
-                compressed += 1;
+                done = (replacement, c.keys, true);
             }
         }
-        replacements[n] = Some(replacement);
-    }
-    let output = put_back(&host_output, &lines, |n| replacements.get(n)?.as_deref());
-    if output.contains(MARK) {
-        return Err(Declined::other(
-            "a block of mixed content could not be put back",
-        ));
-    }
-    if compressed == 0 {
-        if let Some(why) = host_failed {
-            return Err(why);
+        block_outputs[n] = Some(done.clone());
+        done
+    };
+    // The host sees each block as one short line, but a block it keeps comes back at its own
+    // size: when that takes the whole over the budget, the host is given less and tries again.
+    let mut host_budget = ctx.budget;
+    let host_tokens = host_counter.input_tokens();
+    let mut round = 0;
+    let (output, keys, mut details, host_reason, compressed) = loop {
+        round += 1;
+        let host_ctx = Context {
+            query: ctx.query,
+            budget: host_budget,
+            counter: &host_counter,
+            store: &store,
+            namespace: ctx.namespace,
+            free_text: ctx.free_text,
+            lossless_only: ctx.lossless_only,
+        };
+        let (host_output, mut keys, details, host_reason, host_failed) =
+            match compress_as(host, None, &host_text, &host_ctx) {
+                Ok(c) => (c.output, c.keys, c.text.unwrap_or_default(), c.reason, None),
+                Err(why) => (
+                    host_text.clone(),
+                    Vec::new(),
+                    TextDetails::default(),
+                    None,
+                    Some(why),
+                ),
+            };
+        let mut compressed = 0;
+        let mut replacements: Vec<Option<String>> = vec![None; blocks.len()];
+        for n in 0..blocks.len() {
+            if !host_output.contains(lines[n].as_str()) {
+                continue;
+            }
+            let (replacement, block_keys, shrunk) = compress_block(n);
+            keys.extend(block_keys);
+            compressed += usize::from(shrunk);
+            replacements[n] = Some(replacement);
         }
-    }
+        let output = put_back(&host_output, &lines, |n| replacements.get(n)?.as_deref());
+        if output.contains(MARK) {
+            return Err(Declined::other(
+                "a block of mixed content could not be put back",
+            ));
+        }
+        let over = ctx.counter.count(&output).saturating_sub(ctx.budget);
+        // A host that declined because its text (blocks as single lines) fits is given less
+        // than its text.
+        let host_fits = host_tokens <= host_budget;
+        let next = host_budget
+            .min(host_tokens)
+            .saturating_sub(over + over / 8 + 8);
+        let retry = over > 0 && round < 4 && next >= ctx.budget / 5;
+        if !(retry && (host_failed.is_none() || host_fits)) {
+            if compressed == 0 {
+                if let Some(why) = host_failed {
+                    return Err(why);
+                }
+            }
+            break (output, keys, details, host_reason, compressed);
+        }
+        host_budget = next;
+    };
     details.groups += blocks.len();
     details
         .dropped

@@ -18,6 +18,9 @@ pub struct Query {
     pub exact: Vec<String>,
     /// Words for relevance ranking (lowercased, no stop words).
     pub words: Vec<String>,
+    /// Command-line options named in the query (`-e`, `--regexp`), as written: a manual page
+    /// or `--help` text keeps their entries.
+    pub options: Vec<String>,
 }
 
 /// One `field = value` clause.
@@ -99,6 +102,18 @@ impl Query {
                 push_unique(&mut q.words, w);
             }
         }
+        for raw in text
+            .split(|c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\'' | ',' | '(' | ')'))
+        {
+            let option = raw
+                .split('=')
+                .next()
+                .unwrap_or("")
+                .trim_end_matches(['?', '.', ':', ';', '!']);
+            if is_option(option) {
+                push_unique(&mut q.options, option.to_string());
+            }
+        }
         q
     }
 
@@ -106,6 +121,21 @@ impl Query {
     pub fn is_empty(&self) -> bool {
         self.clauses.is_empty() && self.exact.is_empty() && self.words.is_empty()
     }
+}
+
+/// A command-line option: `-e`, `-E`, `--regexp`, `--no-messages`.
+fn is_option(word: &str) -> bool {
+    let name = match word.strip_prefix("--") {
+        Some(long) => long,
+        None => match word.strip_prefix('-') {
+            Some(short) if short.chars().count() == 1 => short,
+            _ => return false,
+        },
+    };
+    name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn push_unique(v: &mut Vec<String>, s: String) {
@@ -365,6 +395,18 @@ pub fn bm25(texts: &[Vec<&str>], terms: &[String]) -> Vec<f64> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn options_named_in_a_query() {
+        assert_eq!(Query::parse("what does -e do").options, vec!["-e"]);
+        assert_eq!(
+            Query::parse("`--regexp=PATTERNS` vs -E, and -- or -x9?").options,
+            vec!["--regexp", "-E"]
+        );
+        assert!(Query::parse("a well-known co-worker, 3 - 2")
+            .options
+            .is_empty());
+    }
 
     #[test]
     fn parses_the_corpus_question_shapes() {
