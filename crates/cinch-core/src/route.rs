@@ -417,9 +417,7 @@ pub(crate) fn compress_as(
         Kind::Config => text_candidate(text::config::compress_config(input, ctx)),
         Kind::GitLog => text_candidate(text::gitlog::compress_gitlog(input, ctx)),
         Kind::Table => text_candidate(text::table::compress_table(input, ctx)),
-        Kind::Tests | Kind::Lines => {
-            text_candidate(text::lines::compress_lines(input, ctx))
-        }
+        Kind::Tests | Kind::Lines => text_candidate(text::lines::compress_lines(input, ctx)),
     }
 }
 

@@ -273,6 +273,9 @@ pub fn detect_text(input: &str) -> Detected {
     if search >= 0.6 || (headed >= 0.4 && search + headed + headings >= 0.8) {
         return Detected::of(Kind::Search);
     }
+    if shell::is_manual(&lines) {
+        return Detected::of(Kind::Prose);
+    }
     if shell::is_config(&lines) {
         return Detected::of(Kind::Config);
     }

@@ -35,7 +35,7 @@ const OPENING_MIN: usize = 100;
 /// may bring the output up to.
 const FILL_SHARE: (usize, usize) = (1, 2);
 /// A section's first block of at most this many tokens is its opening as a whole.
-const OPENING_MAX: usize = 80;
+const OPENING_MAX: usize = 30;
 
 struct Patterns {
     atx: Regex,
@@ -281,6 +281,9 @@ fn blocks(lines: &[&str], from: usize, to: usize) -> Vec<Block> {
         };
         let mut end = i + 1;
         let mut j = i + 1;
+        // How deep the block's own continuation runs: an option less indented than that is an
+        // entry of its own (`--help` texts indent long-only options a little).
+        let mut deeper: Option<usize> = None;
         while j < to {
             let cj = content(lines[j]);
             let tj = cj.trim();
@@ -299,6 +302,12 @@ fn blocks(lines: &[&str], from: usize, to: usize) -> Vec<Block> {
                 }
             }
             let dj = indent(cj);
+            if dj > d && p.option.is_match(cj) && deeper.is_none_or(|e| dj < e) {
+                break;
+            }
+            if dj > d && deeper.is_none() {
+                deeper = Some(dj);
+            }
             let starts_block = is_fence(tj)
                 || tj.starts_with('\u{1}')
                 || p.option.is_match(cj)
@@ -410,11 +419,18 @@ pub fn compress_prose(text: &str, ctx: &Context) -> Result<TextOutcome, TextErro
             .then(section_scores[b].total_cmp(&section_scores[a]))
             .then(a.cmp(&b))
     });
-    let about_rank: HashMap<usize, u64> = about
-        .iter()
-        .enumerate()
-        .map(|(r, &k)| (k, r as u64))
-        .collect();
+    // The best match is shown whole, or as much of it as fits; the others whole while they
+    // take no more than half the budget together, else only their opening goes first.
+    let section_cost = |s: &Section| (s.start..s.end).map(cost).sum::<usize>();
+    let mut about_rank: HashMap<usize, u64> = HashMap::new();
+    let mut spent = 0usize;
+    for (r, &k) in about.iter().enumerate() {
+        let c = section_cost(&secs[k]);
+        if r == 0 || spent + c <= ctx.budget / 2 {
+            about_rank.insert(k, r as u64);
+        }
+        spent += c;
+    }
     let block_texts: Vec<Vec<&str>> = all
         .iter()
         .map(|(_, b)| lines[b.start..b.end].to_vec())
