@@ -295,6 +295,18 @@ impl Store for Restoring<'_> {
     }
 }
 
+/// The host's output with the blocks it kept put back in.
+struct Assembled {
+    output: String,
+    keys: Vec<String>,
+    details: TextDetails,
+    reason: Option<String>,
+    /// Blocks that came out smaller.
+    compressed: usize,
+    /// The host declined (its text fit), so it is here whole.
+    host_failed: bool,
+}
+
 /// Compresses `input`, a text of the `host` kind with `blocks` inside (see the module docs).
 /// An error means the sections could not be put together, and the input is better compressed
 /// as a whole.
@@ -334,8 +346,10 @@ pub(crate) fn compress(
         }
         let body = bodies[n];
         let counter = Counter::new(tokenizer, body);
+        // A block shares the document's budget with the text around it: it gets half.
         let block_ctx = Context {
             counter: &counter,
+            budget: ctx.budget / 2,
             ..*ctx
         };
         let mut done = (body.to_string(), Vec::new(), false);
@@ -353,11 +367,7 @@ pub(crate) fn compress(
     };
     // The host sees each block as one short line, but a block it keeps comes back at its own
     // size: when that takes the whole over the budget, the host is given less and tries again.
-    let mut host_budget = ctx.budget;
-    let host_tokens = host_counter.input_tokens();
-    let mut round = 0;
-    let (output, keys, mut details, host_reason, compressed) = loop {
-        round += 1;
+    let mut attempt = |host_budget: usize| -> Result<Assembled, Declined> {
         let host_ctx = Context {
             query: ctx.query,
             budget: host_budget,
@@ -367,7 +377,7 @@ pub(crate) fn compress(
             free_text: ctx.free_text,
             lossless_only: ctx.lossless_only,
         };
-        let (host_output, mut keys, details, host_reason, host_failed) =
+        let (host_output, mut keys, details, reason, host_failed) =
             match compress_as(host, None, &host_text, &host_ctx) {
                 Ok(c) => (c.output, c.keys, c.text.unwrap_or_default(), c.reason, None),
                 Err(why) => (
@@ -395,24 +405,62 @@ pub(crate) fn compress(
                 "a block of mixed content could not be put back",
             ));
         }
-        let over = ctx.counter.count(&output).saturating_sub(ctx.budget);
-        // A host that declined because its text (blocks as single lines) fits is given less
-        // than its text.
-        let host_fits = host_tokens <= host_budget;
+        match host_failed {
+            Some(why) if compressed == 0 => Err(why),
+            _ => Ok(Assembled {
+                output,
+                keys,
+                details,
+                reason,
+                compressed,
+                host_failed: host_failed.is_some(),
+            }),
+        }
+    };
+    let host_tokens = host_counter.input_tokens();
+    let mut host_budget = ctx.budget;
+    let mut first: Option<Assembled> = None;
+    let mut round = 0;
+    let chosen = loop {
+        round += 1;
+        let a = match attempt(host_budget) {
+            Ok(a) => a,
+            Err(why) => match first.take() {
+                Some(f) => break f,
+                None => return Err(why),
+            },
+        };
+        // A retry that shows nothing of the host is worth less than the first try (which the
+        // router then holds to the budget as lines).
+        if round > 1 && a.details.lines_kept == 0 {
+            break first.take().unwrap_or(a);
+        }
+        let over = ctx.counter.count(&a.output).saturating_sub(ctx.budget);
+        // A host that declined because its text (each block one line) fits is given less than
+        // its text.
+        // Less by most of the overshoot: the host lets go of blocks first, which may bring
+        // the whole down by more than they took in its text.
         let next = host_budget
             .min(host_tokens)
-            .saturating_sub(over + over / 8 + 8);
-        let retry = over > 0 && round < 4 && next >= ctx.budget / 5;
-        if !(retry && (host_failed.is_none() || host_fits)) {
-            if compressed == 0 {
-                if let Some(why) = host_failed {
-                    return Err(why);
-                }
-            }
-            break (output, keys, details, host_reason, compressed);
+            .saturating_sub(over * 3 / 4 + 4);
+        let can_retry = over > 0
+            && round < 5
+            && next >= ctx.budget / 5
+            && (!a.host_failed || host_tokens <= host_budget);
+        if !can_retry {
+            break a;
         }
+        first.get_or_insert(a);
         host_budget = next;
     };
+    let Assembled {
+        output,
+        keys,
+        mut details,
+        reason: host_reason,
+        compressed,
+        ..
+    } = chosen;
     details.groups += blocks.len();
     details
         .dropped
@@ -459,7 +507,7 @@ mod tests {
             "# Guide\n\nIntro text that explains what this guide is about and more.\n\n## Parsing\n\nHow parse works, in detail, with an example below.\n\n{RUST_BLOCK}\n## Listing\n\nThe listing returns rows.\n\n```json\n[\n{}  {{\"id\": 60, \"name\": \"row 60\", \"state\": \"ok\"}}\n]\n```\n\nMore about listing.\n",
             json_rows
         );
-        let (c, store) = run(&doc, Kind::Prose, "how does parsing work", 50);
+        let (c, store) = run(&doc, Kind::Prose, "how does parsing work", 100);
         let out = &c.output;
         assert!(
             out.contains("## Parsing") && out.contains("## Listing"),
@@ -469,13 +517,17 @@ mod tests {
         assert!(out.contains("pub fn parse(input: &str)"), "{out}");
         assert!(!out.contains("let doubled"), "{out}");
         assert!(!out.contains(MARK), "{out}");
-        // Everything is retrievable: the body on its own, the document whole.
+        // Everything is retrievable: the body on its own, and every line of the document is
+        // shown or stored (the whole document too, when the text around the blocks had to
+        // shrink; here it fits, and the router holds the whole to the budget).
         let back = retrieved(out, &store);
         assert!(back.contains("let doubled = checked.map(|v| v * 2);"));
-        assert!(
-            back.contains(&doc),
-            "the original document is stored whole, blocks included"
-        );
+        for line in doc.lines() {
+            assert!(
+                out.contains(line) || back.contains(line),
+                "{line:?} is lost"
+            );
+        }
     }
 
     #[test]

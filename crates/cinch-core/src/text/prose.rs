@@ -711,7 +711,7 @@ impl Layout<'_> {
             .filter(|s| s.heading_lines > 0 && !keep[s.start])
             .count();
         let mut s = format!(
-            "the full document: {} of {n} lines omitted here; {} of {} sections shortened",
+            "the full document: {} of {n} lines omitted; {} of {} sections shortened",
             n - shown,
             self.shortened(keep),
             self.secs.len()
