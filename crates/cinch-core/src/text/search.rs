@@ -2,16 +2,19 @@
 //! without context lines): every file named, the best lines kept, within the budget.
 //!
 //! Lines are grouped by file and ranked (see [`super::fit`]): lines that define what the
-//! search is about (a definition keyword followed by a word of the query, or by the word most
-//! lines share) and the first and last matches (anchors); lines with the query's exact terms
-//! and lines with error words; a line naming each file; each file's first match (files with
-//! more matches first); lines ranked by relevance to the query (BM25, two per file); then the
-//! other matches spread evenly, and context lines last, nearest to their match first. A file
-//! whose lines were not all shown gets one line saying how many matches were left out and
-//! where (`path: +N more (lines 10, 12, …)` when none of its lines is shown), so that no file
-//! disappears while the budget can name it; files even that could not name are counted in
-//! the marker. Kept lines stay byte for byte, a line too long for a share of the budget is
-//! shown cut, and the whole original is stored under the marker.
+//! search is about (a definition keyword or `#define` followed by a word of the query, or by
+//! the word most lines share), within half the budget; lines with the query's exact terms and
+//! lines with error words (the rarest error word first), within a third each, unless every
+//! other line has them; the first and last matches (anchors); a line naming each file (files
+//! with fewer matches first); then, up to half the budget, each file's first match (files
+//! with more matches first), lines ranked by relevance to the query (BM25, two per file), the
+//! other matches spread evenly, and context lines, nearest to their match first. Search
+//! results point at code the agent can open, so past what must be seen only half the budget is
+//! filled. A file whose lines were not all shown gets one line saying how many matches were
+//! left out and where (`path: +N more (lines 10, 12, …)` when none of its lines is shown), so
+//! that no file disappears while the budget can name it; files even that could not name are
+//! counted in the marker. Kept lines stay byte for byte, a line too long for a share of the
+//! budget is shown cut, and the whole original is stored under the marker.
 
 use super::fit::{self, Detail, Unit};
 use super::lines::{error_re, prefix_within};
@@ -89,7 +92,7 @@ fn parse_line(line: &str) -> Option<(Option<&str>, usize, &str, bool)> {
 fn definition_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"(?-u:\b)(?:def|class|fn|struct|enum|trait|type|func|function|module|interface|impl|mod|macro_rules!|const|let|var)\s+(?:\([^)]*\)\s*)?([A-Za-z_][A-Za-z0-9_]*)")
+        Regex::new(r"(?:(?-u:\b)(?:def|class|fn|struct|enum|trait|type|func|function|module|interface|impl|mod|macro_rules!|const|let|var)|#\s*define)\s+(?:\([^)]*\)\s*)?([A-Za-z_][A-Za-z0-9_]*)")
             .expect("valid pattern")
     })
 }
@@ -124,6 +127,50 @@ fn searched_word(hits: &[&Hit]) -> Option<String> {
             .then(b.0.cmp(a.0))
     })?;
     (n * 2 >= hits.len()).then(|| word.to_string())
+}
+
+/// The matches (indices into `hits`) with error words, those whose error word is rarest among
+/// them first (a `#error` among forty comments saying `invalid` is the one to see), and of
+/// those the shorter first.
+fn error_lines(hits: &[&Hit]) -> Vec<usize> {
+    let words: Vec<Vec<String>> = hits
+        .iter()
+        .map(|h| {
+            let mut w: Vec<String> = error_re()
+                .find_iter(h.text)
+                .filter(|m| !type_name(h.text, m.start(), m.as_str()))
+                .map(|m| m.as_str().to_ascii_lowercase())
+                .collect();
+            w.dedup();
+            w
+        })
+        .collect();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for w in words.iter().flatten() {
+        *seen.entry(w.as_str()).or_default() += 1;
+    }
+    let mut out: Vec<usize> = (0..hits.len()).filter(|&k| !words[k].is_empty()).collect();
+    // Among equally rare ones, the shorter first: more of them fit.
+    out.sort_by_key(|&k| {
+        let rarity = words[k].iter().map(|w| seen[w.as_str()]).min();
+        (rarity, hits[k].text.len(), k)
+    });
+    out
+}
+
+/// Whether the error word `word` at `at` in `text` names a type (`io::Error`, `impl Errors`,
+/// `Result<(), Error>`): code that handles errors, not an error.
+fn type_name(text: &str, at: usize, word: &str) -> bool {
+    let mut chars = word.chars();
+    let capitalized = chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && chars.all(|c| c.is_ascii_lowercase());
+    let before = text[..at].trim_end_matches(' ');
+    capitalized
+        && (before.ends_with("::")
+            || before.ends_with(['<', '(', '&', ','])
+            || ["impl", "struct", "enum", "type", "for", "class", "dyn"]
+                .iter()
+                .any(|k| before.ends_with(k)))
 }
 
 /// The input grouped by file, and the lines that belong to no file.
@@ -225,9 +272,9 @@ const FILL_SHARE: (usize, usize) = (1, 2);
 /// Ranks of the units, lower first.
 mod tier {
     pub const DEFINITION: u8 = 0;
-    pub const ANCHOR: u8 = 1;
-    pub const QUERY: u8 = 2;
-    pub const ERROR: u8 = 3;
+    pub const QUERY: u8 = 1;
+    pub const ERROR: u8 = 2;
+    pub const ANCHOR: u8 = 3;
     pub const NAME: u8 = 4;
     pub const FIRST: u8 = 5;
     pub const RANKED: u8 = 6;
@@ -285,7 +332,7 @@ pub fn compress_search(text: &str, ctx: &Context) -> Result<TextOutcome, TextErr
             rank[i] = Some((t, o));
         }
     };
-    // Lines that stand out go first while they take no more than a share of the budget each
+    // Lines that stand out go first while they take no more than a third of the budget each
     // (definitions of what was searched for, which answer the search, half of it); past it
     // they wait with each file's first line. What every other line has (the searched term, an
     // error word when errors were searched for) does not stand out.
@@ -295,7 +342,7 @@ pub fn compress_search(text: &str, ctx: &Context) -> Result<TextOutcome, TextErr
         let share = if which == 2 {
             ctx.budget / 2
         } else {
-            ctx.budget / 4
+            ctx.budget / 3
         };
         if spent[which] + c <= share {
             spent[which] += c;
@@ -315,15 +362,24 @@ pub fn compress_search(text: &str, ctx: &Context) -> Result<TextOutcome, TextErr
         .query
         .exact
         .iter()
-        .filter(|t| all.iter().filter(|h| contains_exact(h.text, t)).count() * 2 <= all.len())
+        .filter(|t| {
+            all.iter()
+                .filter(|h| contains_exact(lines[h.index], t))
+                .count()
+                * 2
+                <= all.len()
+        })
         .collect();
-    let errors = all.iter().filter(|h| error_re().is_match(h.text)).count();
     for h in files.iter().flat_map(|f| f.hits.iter()) {
-        if selective.iter().any(|t| contains_exact(h.text, t)) {
+        // The path counts: a query may name the file.
+        if selective.iter().any(|t| contains_exact(lines[h.index], t)) {
             standout(&mut set, h, tier::QUERY, 0);
         }
-        if h.matched && errors * 2 <= all.len() && error_re().is_match(h.text) {
-            standout(&mut set, h, tier::ERROR, 1);
+    }
+    let errors = error_lines(&all);
+    if errors.len() * 2 <= all.len() {
+        for &k in &errors {
+            standout(&mut set, all[k], tier::ERROR, 1);
         }
     }
     // Files with more matches first: they are where the searched thing lives.
@@ -436,19 +492,34 @@ pub fn compress_search(text: &str, ctx: &Context) -> Result<TextOutcome, TextErr
     let mut cut: HashMap<usize, usize> = HashMap::new();
     for u in units.iter().filter(|u| u.start < n) {
         if estimate(lines[u.start]) > cap {
-            cut.insert(u.start, prefix_within(lines[u.start], cap, ctx));
+            let shown = prefix_within(lines[u.start], cap, ctx);
+            if shown < content(lines[u.start]).len() {
+                cut.insert(u.start, shown);
+            }
         }
     }
-    let cost = |i: usize| match cut.get(&i) {
-        Some(&shown) => estimate(&content(lines[i])[..shown]) + 8,
-        None => estimate(all_lines[i]).max(1),
+    // A line shown brings its file's heading (in ripgrep's heading mode) and the note of what
+    // the file left out: counted with each line, which errs on the safe side.
+    let overhead: HashMap<usize, usize> = files
+        .iter()
+        .flat_map(|f| {
+            let extra = f.heading.map_or(0, |h| estimate(lines[h])) + 8;
+            f.hits.iter().map(move |h| (h.index, extra))
+        })
+        .collect();
+    let cost = |i: usize| {
+        let own = match cut.get(&i) {
+            Some(&shown) => estimate(&content(lines[i])[..shown]) + 8,
+            None => estimate(all_lines[i]).max(1),
+        };
+        own + overhead.get(&i).copied().unwrap_or(0)
     };
     let layout = Layout {
         lines: &lines,
         files: &files,
         other: &other,
         cut: &cut,
-        errors,
+        errors: errors.len(),
     };
     let mut render = |keep: &[bool], detail: Detail, key: &Key| layout.render(keep, detail, key);
     let plan = fit::Plan {
@@ -673,6 +744,35 @@ mod tests {
             .collect();
         let refs: Vec<&Hit> = hits.iter().collect();
         assert_eq!(searched_word(&refs).as_deref(), Some("search_worker"));
+    }
+
+    #[test]
+    fn error_types_are_not_errors() {
+        let hit = |text: &'static str| Hit {
+            index: 0,
+            line_no: 1,
+            text,
+            matched: true,
+        };
+        let hits = [
+            hit(") -> Result<Bytes, io::Error> {"),
+            hit("impl Errors {"),
+            hit("// entries corrupt on power failure"),
+            hit("ERROR: lookup failed"),
+            hit("/* Invalid argument */"),
+        ];
+        let refs: Vec<&Hit> = hits.iter().collect();
+        assert_eq!(error_lines(&refs), vec![3, 4, 2]);
+    }
+
+    #[test]
+    fn definitions_in_several_languages() {
+        let name = |t: &str| definition_re().captures(t).map(|c| c[1].to_string());
+        assert_eq!(name("#define\tEINVAL\t\t22").as_deref(), Some("EINVAL"));
+        assert_eq!(name("# define  MAX 3").as_deref(), Some("MAX"));
+        assert_eq!(name("pub fn run(x: u32)").as_deref(), Some("run"));
+        assert_eq!(name("func (c *Command) Run()").as_deref(), Some("Run"));
+        assert_eq!(name("    return undefined_thing"), None);
     }
 
     #[test]
