@@ -11,11 +11,13 @@
 //! declarations, top-level lines and longest line).
 //!
 //! Then the trimmed diff is held to the budget (see [`super::fit`]): the commit's header and
-//! subject and each file's `diff --git` line first; then the rest of each file's header and
-//! the hunk headers (a hunk not shown is a note with its counts), and the commit message; the
-//! hunks the query is about; each hunk's longest changed line (with the lines around it when
-//! they are few); then the other changed lines, in proportion per file, so that every file
-//! shows about the same share of its changes.
+//! subject, each file's `diff` line with its mode, rename, new or deleted lines, and `diff -r`'s
+//! `Only in` lines first; then the hunks the query is about (the lines holding its exact terms
+//! first); then the rest of each file's header and the hunk headers, within a quarter of the
+//! budget (a hunk not shown is a note with its counts), and the commit message, within an
+//! eighth; each hunk's longest changed line, every file's first hunks before any file's later
+//! ones; then the other changed lines, in proportion per file, so that every file shows about
+//! the same share of its changes (a long run of changes from its beginning).
 //!
 //! The output stays a patch: `---`/`+++` lines are kept, and every hunk shown gets a header
 //! counting exactly the lines shown (a hunk whose middle context was left out becomes two
@@ -351,6 +353,33 @@ fn is_header_line(line: &str) -> bool {
     HEADERS.iter().any(|h| line.starts_with(h))
 }
 
+/// How many of a file's header lines (after its `diff` line) say what happened to the file
+/// itself: a mode change, a rename or copy, a new or deleted file.
+fn telling_header(header: &[&str]) -> usize {
+    const TELLING: &[&str] = &[
+        "old mode ",
+        "new mode ",
+        "deleted file mode ",
+        "new file mode ",
+        "similarity index ",
+        "dissimilarity index ",
+        "rename from ",
+        "rename to ",
+        "copy from ",
+        "copy to ",
+    ];
+    header
+        .iter()
+        .take_while(|l| TELLING.iter().any(|t| l.starts_with(t)))
+        .count()
+}
+
+/// Header lines that make a patch of their own, shown when none of the file's hunks is: a mode
+/// change, a rename or copy (a new or deleted file needs its hunks).
+fn patch_of_its_own(line: &str) -> bool {
+    !line.starts_with("new file mode ") && !line.starts_with("deleted file mode ")
+}
+
 /// The path a `+++ ` line names (without a timestamp).
 fn plus_path(line: &str) -> String {
     let p = content(line).trim_start_matches("+++ ");
@@ -650,10 +679,10 @@ fn trim(lines: &[&str], files: &[FileDiff]) -> Trimmed {
 mod tier {
     /// The commit's header and subject, each file's `diff` line.
     pub const NAMES: u8 = 0;
+    /// Hunks the query is about (the lines with its exact terms first).
+    pub const QUERY: u8 = 1;
     /// The rest of the file headers, hunk headers, the commit message (within shares).
-    pub const OUTLINE: u8 = 1;
-    /// Hunks the query is about.
-    pub const QUERY: u8 = 2;
+    pub const OUTLINE: u8 = 2;
     /// Each hunk's longest changed line.
     pub const LONGEST: u8 = 3;
     /// The other changed lines, in proportion per file.
@@ -697,216 +726,25 @@ pub fn compress_diff(text: &str, ctx: &Context) -> Result<TextOutcome, TextError
         }
     };
 
-    // Lines outside the files: the commit's header and message, a diffstat, trailers.
     let mut in_file = vec![false; n];
     for f in &files {
         in_file[f.start..f.end].fill(true);
     }
-    let mut units: Vec<Unit> = Vec::new();
-    let mut outline_spent = 0usize;
-    let outline_share = ctx.budget / 4;
-    let mut subject_seen = false;
-    let mut last: Option<(u8, u64)> = None;
-    for i in (0..n).filter(|&i| !in_file[i]) {
-        let c = content(lines[i]);
-        let head = [
-            "commit ",
-            "Author:",
-            "AuthorDate:",
-            "Commit:",
-            "CommitDate:",
-            "Date:",
-            "Merge:",
-            "From ",
-            "Subject:",
-        ]
-        .iter()
-        .any(|p| c.starts_with(p));
-        let (t, o) = if c.trim().is_empty() {
-            // A blank line goes with the line above it.
-            last.map_or((tier::REST, u64::MAX), |(t, o)| (t, o.saturating_add(1)))
-        } else if head || (!subject_seen && c.starts_with("    ")) {
-            subject_seen |= !head || c.starts_with("Subject:");
-            (tier::NAMES, i as u64)
-        } else if outline_spent + cost(i) <= outline_share / 2 {
-            outline_spent += cost(i);
-            (tier::OUTLINE, (1 << 60) + i as u64)
-        } else {
-            (tier::REST, i as u64)
-        };
-        last = Some((t, o));
-        units.push(Unit::line(i, t, o));
-    }
-
-    // The query: hunks whose changes hold its terms or rank high for its words, and files
-    // whose path names them.
-    let hunk_list: Vec<(usize, &Hunk)> = files
-        .iter()
-        .enumerate()
-        .flat_map(|(f, file)| file.hunks.iter().map(move |h| (f, h)))
-        .collect();
-    let changed_text = |h: &Hunk| -> Vec<&str> {
-        (h.header + 1..h.end)
-            .filter(|&i| matches!(body_kind(lines[i]), Some(Body::Added | Body::Removed)))
-            .map(|i| lines[i])
-            .collect()
+    let mut units = other_units(&lines, &in_file, ctx.budget, &cost);
+    let query_rank = query_hunks(&lines, &files, ctx);
+    let mut ranker = Ranker {
+        lines: &lines,
+        trimmed: &trimmed,
+        cost: &cost,
+        query_rank: &query_rank,
+        terms: &ctx.query.exact,
+        piece_cap: (ctx.budget / 6).max(40),
+        header_share: ctx.budget / 4,
+        header_spent: 0,
+        units: &mut units,
     };
-    let texts: Vec<Vec<&str>> = hunk_list.iter().map(|(_, h)| changed_text(h)).collect();
-    let scores = bm25(&texts, &ctx.query.words);
-    let top = scores.iter().copied().fold(0.0, f64::max);
-    let path_hit: Vec<bool> = files
-        .iter()
-        .map(|f| {
-            let path_words: Vec<String> = words(&f.path).collect();
-            ctx.query.exact.iter().any(|t| contains_exact(&f.path, t))
-                || ctx.query.words.iter().any(|w| path_words.contains(w))
-        })
-        .collect();
-    let mut query_rank: HashMap<usize, u64> = HashMap::new();
-    let mut by_score: Vec<usize> = (0..hunk_list.len())
-        .filter(|&k| {
-            let (f, _) = hunk_list[k];
-            let exact = texts[k]
-                .iter()
-                .any(|l| ctx.query.exact.iter().any(|t| contains_exact(l, t)));
-            exact || path_hit[f] || (top > 0.0 && scores[k] >= 0.5 * top)
-        })
-        .collect();
-    by_score.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
-    for (r, k) in by_score.into_iter().enumerate() {
-        query_rank.insert(hunk_list[k].1.header, r as u64);
-    }
-
-    // Each file: its `diff` line names it (a file without hunks, a rename or a mode change, is
-    // named by its whole header); the rest of its header goes with its first hunk's header,
-    // which it comes right before.
-    let piece_cap = (ctx.budget / 6).max(40);
-    let mut header_spent = 0usize;
     for (f, file) in files.iter().enumerate() {
-        let name_end = if file.hunks.is_empty() {
-            file.header_end
-        } else {
-            file.start + 1
-        };
-        units.push(Unit {
-            start: file.start,
-            end: name_end,
-            tier: tier::NAMES,
-            order: f as u64,
-        });
-        let total: usize = file
-            .hunks
-            .iter()
-            .flat_map(|h| h.header + 1..h.end)
-            .filter(|&i| trimmed.worth[i])
-            .count();
-        let mut done = 0usize;
-        for (hunk_no, h) in file.hunks.iter().enumerate() {
-            let order = share_order(done, total, f);
-            let from = if hunk_no == 0 { name_end } else { h.header };
-            let header_cost: usize = (from..=h.header).map(cost).sum();
-            let tier = if header_spent + header_cost <= outline_share {
-                header_spent += header_cost;
-                tier::OUTLINE
-            } else {
-                tier::LONGEST
-            };
-            units.push(Unit {
-                start: from,
-                end: h.header + 1,
-                tier,
-                order: if tier == tier::OUTLINE {
-                    (1 << 48) + order
-                } else {
-                    order
-                },
-            });
-            let changed: Vec<usize> = (h.header + 1..h.end)
-                .filter(|&i| {
-                    trimmed.worth[i]
-                        && (h.range.is_none()
-                            || matches!(body_kind(lines[i]), Some(Body::Added | Body::Removed)))
-                })
-                .collect();
-            let longest = longest(&lines, &changed);
-            let query = query_rank.get(&h.header).copied();
-            // In a hunk shown in part anyway, a run of nothing but braces and blank lines says
-            // nothing.
-            let partial = (h.header + 1..h.end).any(|i| {
-                !trimmed.worth[i]
-                    && matches!(body_kind(lines[i]), Some(Body::Added | Body::Removed))
-            });
-            // Runs of lines worth showing: each a hunk of its own when shown whole.
-            let mut i = h.header + 1;
-            while i < h.end {
-                if !trimmed.worth[i] {
-                    i += 1;
-                    continue;
-                }
-                let start = i;
-                while i < h.end && trimmed.worth[i] {
-                    i += 1;
-                }
-                let run = start..i;
-                if partial && run.clone().all(|k| trivial(lines[k])) {
-                    done += run.len();
-                    continue;
-                }
-                let run_cost: usize = run.clone().map(cost).sum();
-                // A hunk's longest line comes with every file's first hunks, before any
-                // file's later ones.
-                let rank_of = |holds_longest: bool, share: u64| match query {
-                    Some(r) => (tier::QUERY, (r << 32) | (share >> 32)),
-                    None if holds_longest => {
-                        (tier::LONGEST, share_order(hunk_no, file.hunks.len(), f))
-                    }
-                    None => (tier::CHANGES, share),
-                };
-                if run_cost <= piece_cap {
-                    let holds = longest.is_some_and(|l| run.contains(&l));
-                    let (tier, order) = rank_of(holds, share_order(done, total, f));
-                    units.push(Unit {
-                        start,
-                        end: i,
-                        tier,
-                        order,
-                    });
-                    done += run.len();
-                    continue;
-                }
-                // A long run: changed line by changed line, each with the context before it
-                // and its `\ No newline` line; the context after the last goes with it.
-                let mut pieces: Vec<(usize, usize)> = Vec::new();
-                let mut from = start;
-                for line in run.clone() {
-                    if matches!(body_kind(lines[line]), Some(Body::Added | Body::Removed))
-                        || h.range.is_none()
-                    {
-                        let mut end = line + 1;
-                        while end < i && lines[end].starts_with('\\') {
-                            end += 1;
-                        }
-                        pieces.push((from, end));
-                        from = end;
-                    }
-                }
-                match pieces.last_mut() {
-                    Some(last) => last.1 = i,
-                    None => pieces.push((start, i)),
-                }
-                for (a, b) in pieces {
-                    let holds = longest.is_some_and(|l| (a..b).contains(&l));
-                    let (tier, order) = rank_of(holds, share_order(done + a - start, total, f));
-                    units.push(Unit {
-                        start: a,
-                        end: b,
-                        tier,
-                        order,
-                    });
-                }
-                done += run.len();
-            }
-        }
+        ranker.file(f, file);
     }
 
     let layout = Layout {
@@ -954,6 +792,272 @@ pub fn compress_diff(text: &str, ctx: &Context) -> Result<TextOutcome, TextError
             dropped,
         },
     })
+}
+
+/// The units of the lines outside the files: the commit's header and subject first (and the
+/// `Only in` lines of `diff -r`, which name files), the rest of the message, a diffstat and
+/// trailers within an eighth of the budget, then the rest.
+fn other_units(
+    lines: &[&str],
+    in_file: &[bool],
+    budget: usize,
+    cost: &dyn Fn(usize) -> usize,
+) -> Vec<Unit> {
+    const HEADS: &[&str] = &[
+        "commit ",
+        "Author:",
+        "AuthorDate:",
+        "Commit:",
+        "CommitDate:",
+        "Date:",
+        "Merge:",
+        "From ",
+        "Subject:",
+        "Only in ",
+    ];
+    let mut units = Vec::new();
+    let mut spent = 0usize;
+    let mut subject_seen = false;
+    let mut last: Option<(u8, u64)> = None;
+    for i in (0..lines.len()).filter(|&i| !in_file[i]) {
+        let c = content(lines[i]);
+        let head = HEADS.iter().any(|p| c.starts_with(p));
+        let (t, o) = if c.trim().is_empty() {
+            // A blank line goes with the line above it.
+            last.map_or((tier::REST, u64::MAX), |(t, o)| (t, o.saturating_add(1)))
+        } else if head || (!subject_seen && c.starts_with("    ")) {
+            subject_seen |= !head || c.starts_with("Subject:");
+            (tier::NAMES, i as u64)
+        } else if spent + cost(i) <= budget / 8 {
+            spent += cost(i);
+            (tier::OUTLINE, (1 << 60) + i as u64)
+        } else {
+            (tier::REST, i as u64)
+        };
+        last = Some((t, o));
+        units.push(Unit::line(i, t, o));
+    }
+    units
+}
+
+/// The hunks the query is about, by rank (keyed by their header line): hunks whose changed
+/// lines hold its exact terms or rank high for its words, and the hunks of files whose path
+/// names them.
+fn query_hunks(lines: &[&str], files: &[FileDiff], ctx: &Context) -> HashMap<usize, u64> {
+    let hunks: Vec<(usize, &Hunk)> = files
+        .iter()
+        .enumerate()
+        .flat_map(|(f, file)| file.hunks.iter().map(move |h| (f, h)))
+        .collect();
+    let texts: Vec<Vec<&str>> = hunks
+        .iter()
+        .map(|(_, h)| {
+            (h.header + 1..h.end)
+                .filter(|&i| matches!(body_kind(lines[i]), Some(Body::Added | Body::Removed)))
+                .map(|i| lines[i])
+                .collect()
+        })
+        .collect();
+    let scores = bm25(&texts, &ctx.query.words);
+    let top = scores.iter().copied().fold(0.0, f64::max);
+    let path_hit: Vec<bool> = files
+        .iter()
+        .map(|f| {
+            let path_words: Vec<String> = words(&f.path).collect();
+            ctx.query.exact.iter().any(|t| contains_exact(&f.path, t))
+                || ctx.query.words.iter().any(|w| path_words.contains(w))
+        })
+        .collect();
+    let mut asked: Vec<usize> = (0..hunks.len())
+        .filter(|&k| {
+            let exact = texts[k]
+                .iter()
+                .any(|l| ctx.query.exact.iter().any(|t| contains_exact(l, t)));
+            exact || path_hit[hunks[k].0] || (top > 0.0 && scores[k] >= 0.5 * top)
+        })
+        .collect();
+    asked.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    asked
+        .into_iter()
+        .enumerate()
+        .map(|(r, k)| (hunks[k].1.header, r as u64))
+        .collect()
+}
+
+/// Cuts each file into ranked units (see the module docs).
+struct Ranker<'a> {
+    lines: &'a [&'a str],
+    trimmed: &'a Trimmed,
+    cost: &'a dyn Fn(usize) -> usize,
+    query_rank: &'a HashMap<usize, u64>,
+    /// The query's exact terms.
+    terms: &'a [String],
+    /// A run of lines costing more than this is ranked changed line by changed line.
+    piece_cap: usize,
+    /// Hunk headers go first within this share of the budget.
+    header_share: usize,
+    header_spent: usize,
+    units: &'a mut Vec<Unit>,
+}
+
+impl Ranker<'_> {
+    /// File `f`: its `diff` line names it (a file without hunks, a rename or a mode change, is
+    /// named by its whole header); the rest of its header goes with its first hunk's header,
+    /// which it comes right before; then its hunks.
+    fn file(&mut self, f: usize, file: &FileDiff) {
+        let name_end = if file.hunks.is_empty() {
+            file.header_end
+        } else {
+            file.start + 1 + telling_header(&self.lines[file.start + 1..file.header_end])
+        };
+        // Names in the order of the input, among the commit's header and `Only in` lines.
+        self.units.push(Unit {
+            start: file.start,
+            end: name_end,
+            tier: tier::NAMES,
+            order: file.start as u64,
+        });
+        let total: usize = file
+            .hunks
+            .iter()
+            .flat_map(|h| h.header + 1..h.end)
+            .filter(|&i| self.trimmed.worth[i])
+            .count();
+        let mut done = 0usize;
+        for (hunk_no, h) in file.hunks.iter().enumerate() {
+            let order = share_order(done, total, f);
+            let from = if hunk_no == 0 { name_end } else { h.header };
+            let header_cost: usize = (from..=h.header).map(self.cost).sum();
+            let (tier, order) = if self.header_spent + header_cost <= self.header_share {
+                self.header_spent += header_cost;
+                (tier::OUTLINE, (1 << 48) + order)
+            } else {
+                (tier::LONGEST, order)
+            };
+            self.units.push(Unit {
+                start: from,
+                end: h.header + 1,
+                tier,
+                order,
+            });
+            let at = Place {
+                f,
+                hunk_no,
+                hunks: file.hunks.len(),
+                total,
+            };
+            done = self.hunk(h, at, done);
+        }
+    }
+
+    /// The units of hunk `h`'s body; `done` lines of its file worth showing came before it.
+    /// Returns the count after it.
+    fn hunk(&mut self, h: &Hunk, at: Place, mut done: usize) -> usize {
+        let (lines, worth) = (self.lines, &self.trimmed.worth);
+        let changed_line =
+            |i: usize| matches!(body_kind(lines[i]), Some(Body::Added | Body::Removed));
+        let changed: Vec<usize> = (h.header + 1..h.end)
+            .filter(|&i| worth[i] && (h.range.is_none() || changed_line(i)))
+            .collect();
+        let longest = longest(lines, &changed);
+        let query = self.query_rank.get(&h.header).copied();
+        // In a hunk shown in part anyway, a run of nothing but braces and blank lines says
+        // nothing.
+        let partial = (h.header + 1..h.end).any(|i| !worth[i] && changed_line(i));
+        // A hunk's longest line comes with every file's first hunks, before any file's later
+        // ones.
+        // In a hunk the query is about, the lines holding its exact terms come before the
+        // rest of any such hunk.
+        let rank_of = |holds_longest: bool, share: u64, holds_term: bool| match query {
+            Some(r) => (
+                tier::QUERY,
+                (u64::from(!holds_term) << 60) | (r << 32) | (share >> 32),
+            ),
+            None if holds_longest => (tier::LONGEST, share_order(at.hunk_no, at.hunks, at.f)),
+            None => (tier::CHANGES, share),
+        };
+        // Runs of lines worth showing: each a hunk of its own when shown whole.
+        let mut i = h.header + 1;
+        while i < h.end {
+            if !worth[i] {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < h.end && worth[i] {
+                i += 1;
+            }
+            let run = start..i;
+            if partial && run.clone().all(|k| trivial(lines[k])) {
+                done += run.len();
+                continue;
+            }
+            let pieces = if run.clone().map(self.cost).sum::<usize>() <= self.piece_cap {
+                vec![(start, i)]
+            } else {
+                pieces(lines, run.clone(), h.range.is_none())
+            };
+            for (a, b) in pieces {
+                let holds = longest.is_some_and(|l| (a..b).contains(&l));
+                let holds_term = self
+                    .terms
+                    .iter()
+                    .any(|t| (a..b).any(|k| contains_exact(lines[k], t)));
+                let share = share_order(done + a - start, at.total, at.f);
+                let (tier, order) = rank_of(holds, share, holds_term);
+                // The longest line and the query's lines are shown on their own; the others
+                // only after the lines before them in the run, so that what is shown of a
+                // long run is its beginning, not scattered lines that happened to fit.
+                let from = if holds || holds_term { a } else { start };
+                self.units.push(Unit {
+                    start: from,
+                    end: b,
+                    tier,
+                    order,
+                });
+            }
+            done += run.len();
+        }
+        done
+    }
+}
+
+/// Where a hunk is: file `f`, its `hunk_no`th of `hunks`, in a file with `total` lines worth
+/// showing.
+#[derive(Clone, Copy)]
+struct Place {
+    f: usize,
+    hunk_no: usize,
+    hunks: usize,
+    total: usize,
+}
+
+/// A long run of lines cut changed line by changed line, each with the context (and changed
+/// lines of a brace or two) before it and its `\ No newline` line; what follows the last goes
+/// with it. (`every` line counts as
+/// changed in a hunk that is not a patch.)
+fn pieces(lines: &[&str], run: std::ops::Range<usize>, every: bool) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    let mut from = run.start;
+    for line in run.clone() {
+        // A changed line of a brace or two goes with the next, like context.
+        let changed = matches!(body_kind(lines[line]), Some(Body::Added | Body::Removed));
+        if every || changed && !trivial(lines[line]) {
+            let mut end = line + 1;
+            while end < run.end && lines[end].starts_with('\\') {
+                end += 1;
+            }
+            if end > from {
+                out.push((from, end));
+            }
+            from = end;
+        }
+    }
+    match out.last_mut() {
+        Some(last) => last.1 = run.end,
+        None => out.push((run.start, run.end)),
+    }
+    out
 }
 
 /// What an output shows of the diff.
@@ -1061,13 +1165,28 @@ impl Layout<'_> {
                     self.push(out, lines[i]);
                 }
             } else {
+                let telling = telling_header(&lines[f.start + 1..f.header_end]);
+                let told = &lines[f.start + 1..f.start + 1 + telling];
                 let (added, removed) =
                     self.counts(f.hunks.iter().flat_map(|h| h.header + 1..h.end));
-                out.push_str(&format!(
-                    "[{}: {} (+{added} -{removed}) not shown]\n",
-                    content(lines[f.start]),
+                let what = format!(
+                    "{} (+{added} -{removed}) not shown",
                     plural(f.hunks.len(), "hunk")
-                ));
+                );
+                if !told.is_empty() && told.iter().all(|l| patch_of_its_own(l)) {
+                    // A mode change or rename is a patch of its own.
+                    self.push(out, lines[f.start]);
+                    told.iter().for_each(|l| self.push(out, l));
+                    out.push_str(&format!("[{what}]\n"));
+                } else {
+                    let told: Vec<&str> = told.iter().map(|l| content(l)).collect();
+                    let told = if told.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", told.join(", "))
+                    };
+                    out.push_str(&format!("[{}{told}: {what}]\n", content(lines[f.start])));
+                }
             }
             return;
         }
