@@ -11,10 +11,13 @@
 //! Held to the budget (see [`super::fit`]), the output shows every heading first; then what the
 //! query asks for: the entries of options it names, the blocks holding its exact terms, and
 //! the sections it is about (their heading holds most of its words, or their text ranks high
-//! for them), whole while they fit and otherwise their opening and best-ranked blocks; then
-//! the opening of every other section (its first paragraph, or the first sentences of it);
-//! then more of the blocks that rank for the query; and, while the budget allows, more
-//! paragraphs, a section's second before any section's third. Badges, HTML layout tags, link
+//! for them), whole while they fit and otherwise their opening and best-ranked parts; then the
+//! opening of every other section (its first paragraph, or the first sentences of it); then
+//! warnings (`WARNING:`, `> [!CAUTION]`, `**Deprecated**`); then more of the parts that rank
+//! for the query; and, up to half the budget, more paragraphs, a section's second before any
+//! section's third (what is asked for and the map of the document come first; the rest is a
+//! retrieval away). A block larger than a quarter of the budget is shown in parts (between its
+//! blank lines, or line by line), each ranked on its own. Badges, HTML layout tags, link
 //! reference definitions and repeated paragraphs are never shown. Kept lines stay byte for
 //! byte; a long opening line is shown cut at a sentence end, marked with ` …`. The whole
 //! original goes to the store under the marker at the end.
@@ -43,6 +46,7 @@ struct Patterns {
     html_heading: Regex,
     noise: Regex,
     link_def: Regex,
+    admonition: Regex,
     option: Regex,
     list: Regex,
 }
@@ -61,6 +65,11 @@ fn patterns() -> &'static Patterns {
               | (?:</?(?:p|div|img|picture|source|br|hr|a|span|sub|sup|center|details|summary|table|tr|td|th|tbody|thead)\b[^>]*>\s*)+
             )$"#),
             link_def: re(r"^\s{0,3}\[[^\]]+\]:\s*\S+"),
+            // A warning a reader must not miss: `WARNING:`, `> [!CAUTION]`, `**Deprecated**`.
+            admonition: re(r"(?x)
+                (?-u:\b)(?:WARNING|CAUTION|DANGER|DEPRECATED|SECURITY)(?-u:\b)
+              | ^\s*(?:>\s*)?(?:\[!|\*\*|\.\.\s)?(?i:warning|caution|danger|deprecated)(?-u:\b)
+            "),
             // An option entry: `-a`, `--all`, `-e PATTERNS, --regexp=PATTERNS`.
             option: re(r"^\s*--?[A-Za-z0-9?#]"),
             list: re(r"^\s*(?:[-*+]|\d{1,3}[.)])\s"),
@@ -73,21 +82,40 @@ pub(crate) fn is_fence(trimmed: &str) -> bool {
     (trimmed.starts_with("```") && !trimmed[3..].contains("```")) || trimmed.starts_with("~~~")
 }
 
-/// The width of a line's leading whitespace, tabs to the next multiple of eight.
+/// The width of a line's margin: its leading whitespace (tabs to the next multiple of eight),
+/// and past it the ` |  ` rule `pydoc` draws down a class's documentation.
 fn indent(line: &str) -> usize {
+    margin(line).0
+}
+
+/// The width of a line's margin and what follows it.
+fn margin(line: &str) -> (usize, &str) {
     let mut width = 0;
-    for c in line.chars() {
+    let mut rest = line;
+    for (at, c) in line.char_indices() {
         match c {
             ' ' => width += 1,
             '\t' => width = (width / 8 + 1) * 8,
-            _ => break,
+            _ => {
+                rest = &line[at..];
+                break;
+            }
         }
+        rest = &line[at + c.len_utf8()..];
     }
-    width
+    let ruled =
+        width > 0 && rest.starts_with('|') && rest[1..].starts_with(|c: char| c.is_whitespace());
+    if ruled || (width > 0 && content(rest) == "|") {
+        let after = &rest[1..];
+        let (more, tail) = margin(after);
+        return (width + 1 + more, tail);
+    }
+    (width, rest)
 }
 
+/// A line with nothing in it but its margin.
 fn blank(line: &str) -> bool {
-    line.trim().is_empty()
+    margin(line).1.trim().is_empty()
 }
 
 /// A section: its heading and the lines up to the next.
@@ -431,21 +459,30 @@ pub fn compress_prose(text: &str, ctx: &Context) -> Result<TextOutcome, TextErro
         }
         spent += c;
     }
-    let block_texts: Vec<Vec<&str>> = all
+    // Blocks larger than a share of the budget are shown in parts (between blank lines, or
+    // line by line), each ranked on its own: the part of a long entry that answers the query
+    // goes first.
+    let mut parts: Vec<(usize, Part)> = Vec::new();
+    for (b, (_, block)) in all.iter().enumerate() {
+        if block.kind != Kind::Noise {
+            parts.extend(split(&lines, block, cap).into_iter().map(|part| (b, part)));
+        }
+    }
+    let part_texts: Vec<Vec<&str>> = parts
         .iter()
-        .map(|(_, b)| lines[b.start..b.end].to_vec())
+        .map(|(_, part)| lines[part.start..part.end].to_vec())
         .collect();
-    let block_scores = bm25(&block_texts, &query.words);
-    // Blocks that rank well for the query; a word of it in passing does not make one.
-    let top_block = block_scores.iter().copied().fold(0.0, f64::max);
-    let mut by_score: Vec<usize> = (0..all.len())
-        .filter(|&b| block_scores[b] > 0.0 && block_scores[b] >= 0.3 * top_block)
+    let part_scores = bm25(&part_texts, &query.words);
+    // Parts that rank well for the query; a word of it in passing does not make one.
+    let top_part = part_scores.iter().copied().fold(0.0, f64::max);
+    let mut by_score: Vec<usize> = (0..parts.len())
+        .filter(|&p| part_scores[p] > 0.0 && part_scores[p] >= 0.3 * top_part)
         .collect();
-    by_score.sort_by(|&a, &b| block_scores[b].total_cmp(&block_scores[a]).then(a.cmp(&b)));
+    by_score.sort_by(|&a, &b| part_scores[b].total_cmp(&part_scores[a]).then(a.cmp(&b)));
     let score_rank: HashMap<usize, u64> = by_score
         .iter()
         .enumerate()
-        .map(|(r, &b)| (b, r as u64))
+        .map(|(r, &p)| (p, r as u64))
         .collect();
 
     let mut units: Vec<Unit> = Vec::new();
@@ -463,48 +500,25 @@ pub fn compress_prose(text: &str, ctx: &Context) -> Result<TextOutcome, TextErro
     }
     let mut nth_in_section: HashMap<usize, u64> = HashMap::new();
     let mut opened: HashSet<usize> = HashSet::new();
-    for (b, (k, block)) in all.iter().enumerate() {
-        if block.kind == Kind::Noise {
-            continue;
-        }
-        let lines_of_block = &lines[block.start..block.end];
-        let holds_option = block.kind == Kind::Entry
-            && query
-                .options
-                .iter()
-                .any(|o| names_option(content(lines[block.start]), o));
-        let holds_exact = query
-            .exact
-            .iter()
-            .any(|t| lines_of_block.iter().any(|l| contains_exact(l, t)));
+    let mut p = 0;
+    while p < parts.len() {
+        let b = parts[p].0;
+        let (k, block) = &all[b];
         let nth = {
             let c = nth_in_section.entry(*k).or_default();
             *c += 1;
             *c - 1
         };
-        let (t, order) = if holds_option {
-            (tier::QUERY, b as u64)
-        } else if holds_exact {
-            (tier::QUERY, (1 << 40) + b as u64)
-        } else if let Some(&r) = about_rank.get(k) {
-            // A section the query is about: its opening, then its blocks by rank for the
-            // query, then the rest in order.
-            let within = if nth == 0 {
-                0
-            } else {
-                score_rank.get(&b).map_or((1 << 20) + nth, |&s| 1 + s)
-            };
-            (tier::QUERY, (2 << 40) + (r << 24) + within)
-        } else if let Some(&s) = score_rank.get(&b) {
-            (tier::RANKED, s)
-        } else {
-            (tier::MORE, (nth << 24) | *k as u64)
-        };
         // A section's first paragraph (or entry) is its opening: whole when short, else its
         // first line, or the first sentences of that line.
-        let is_opening = matches!(block.kind, Kind::Text | Kind::Entry) && opened.insert(*k);
-        let block_cost: usize = (block.start..block.end).map(cost).sum();
-        if is_opening && t > tier::OPENING {
+        if matches!(block.kind, Kind::Text | Kind::Entry)
+            && opened.insert(*k)
+            && !about_rank.contains_key(k)
+        {
+            let block_cost: usize = (block.start..block.end).map(cost).sum();
+            let first = block.start;
+            let line = content(lines[first]);
+            let open = opening(line);
             if block_cost <= OPENING_MAX {
                 units.push(Unit {
                     start: block.start,
@@ -512,12 +526,7 @@ pub fn compress_prose(text: &str, ctx: &Context) -> Result<TextOutcome, TextErro
                     tier: tier::OPENING,
                     order: *k as u64,
                 });
-                continue;
-            }
-            let first = block.start;
-            let line = content(lines[first]);
-            let open = opening(line);
-            if cost(first) <= OPENING_MAX || open.len() == line.len() {
+            } else if cost(first) <= OPENING_MAX || open.len() == line.len() {
                 units.push(Unit::line(first, tier::OPENING, *k as u64));
             } else {
                 cut_of.insert(n + virtual_lines.len(), first);
@@ -529,7 +538,58 @@ pub fn compress_prose(text: &str, ctx: &Context) -> Result<TextOutcome, TextErro
                 virtual_lines.push(format!("{open} …\n"));
             }
         }
-        push_block(&mut units, &lines, block, cap, t, order);
+        let mut part_no = 0u64;
+        while p < parts.len() && parts[p].0 == b {
+            let Part { start, end, from } = parts[p].1;
+            let holds_option = part_no == 0
+                && block.kind == Kind::Entry
+                && query
+                    .options
+                    .iter()
+                    .any(|o| names_option(content(lines[start]), o));
+            let holds_exact = query
+                .exact
+                .iter()
+                .any(|t| lines[start..end].iter().any(|l| contains_exact(l, t)));
+            let warns = lines[start..end]
+                .iter()
+                .any(|l| patterns().admonition.is_match(l));
+            let (t, order) = if holds_option {
+                (tier::QUERY, p as u64)
+            } else if holds_exact {
+                (tier::QUERY, (1 << 40) + p as u64)
+            } else if let Some(&r) = about_rank.get(k) {
+                // A section the query is about: its opening, then its parts by rank for the
+                // query, then the rest in order.
+                let within = if nth == 0 && part_no == 0 {
+                    0
+                } else {
+                    score_rank.get(&p).map_or((1 << 20) + p as u64, |&s| 1 + s)
+                };
+                (tier::QUERY, (2 << 40) + (r << 32) + within)
+            } else if warns {
+                // Right after the openings.
+                (tier::OPENING, (1 << 32) + p as u64)
+            } else if let Some(&s) = score_rank.get(&p) {
+                (tier::RANKED, s)
+            } else {
+                (
+                    tier::MORE,
+                    (nth << 40) | ((*k as u64) << 12) | part_no.min(4095),
+                )
+            };
+            // A line of a long paragraph or example, unless it answers the query, is shown
+            // only after the lines before it: the beginning, not scattered lines.
+            let alone = holds_exact || score_rank.contains_key(&p) || warns;
+            units.push(Unit {
+                start: if alone { start } else { from },
+                end,
+                tier: t,
+                order,
+            });
+            part_no += 1;
+            p += 1;
+        }
     }
 
     let mut all_lines: Vec<&str> = lines.clone();
@@ -591,28 +651,28 @@ pub fn compress_prose(text: &str, ctx: &Context) -> Result<TextOutcome, TextErro
     })
 }
 
-/// The units of a block at rank (`tier`, `order`): the block whole when it costs no more than
-/// `cap`, else its parts between blank lines, and a part still larger line by line, in order.
-fn push_block(
-    units: &mut Vec<Unit>,
-    lines: &[&str],
-    block: &Block,
-    cap: usize,
-    tier: u8,
-    order: u64,
-) {
+/// A part of a block: its lines, and where the run of lines it belongs to starts.
+#[derive(Debug, Clone, Copy)]
+struct Part {
+    start: usize,
+    end: usize,
+    from: usize,
+}
+
+/// A block as the parts it is shown in: whole when it costs no more than `cap` (a fence
+/// always), else its parts between blank lines, and a part still larger line by line.
+fn split(lines: &[&str], block: &Block, cap: usize) -> Vec<Part> {
     let cost = |r: std::ops::Range<usize>| r.map(|i| estimate(lines[i])).sum::<usize>();
+    let whole = |start: usize, end: usize| Part {
+        start,
+        end,
+        from: start,
+    };
     if cost(block.start..block.end) <= cap || block.kind == Kind::Code {
-        units.push(Unit {
-            start: block.start,
-            end: block.end,
-            tier,
-            order,
-        });
-        return;
+        return vec![whole(block.start, block.end)];
     }
+    let mut out = Vec::new();
     let mut part = block.start;
-    let mut step = 0u64;
     while part < block.end {
         let mut end = part + 1;
         while end < block.end && !blank(lines[end]) {
@@ -622,21 +682,22 @@ fn push_block(
             end += 1;
         }
         if cost(part..end) <= cap {
-            units.push(Unit {
-                start: part,
-                end,
-                tier,
-                order: order + step,
-            });
-            step += 1;
+            out.push(whole(part, end));
         } else {
-            for i in part..end {
-                units.push(Unit::line(i, tier, order + step));
-                step += 1;
-            }
+            // Line by line, but a line of a brace or two is not worth showing on its own.
+            out.extend(
+                (part..end)
+                    .filter(|&i| margin(lines[i]).1.trim().len() > 3)
+                    .map(|i| Part {
+                        start: i,
+                        end: i + 1,
+                        from: part,
+                    }),
+            );
         }
         part = end;
     }
+    out
 }
 
 /// How an output is laid out: the lines shown, a blank line where lines were left out.
@@ -767,6 +828,17 @@ mod tests {
             .map(|b| (b.start, b.end))
             .collect();
         assert_eq!(entries, vec![(4, 5), (5, 7)]);
+    }
+
+    #[test]
+    fn pydoc_rules_are_margin() {
+        assert_eq!(indent("     |  __init__(self)"), 8);
+        assert_eq!(indent("     |      If indent is"), 12);
+        assert!(blank("     |  \n"));
+        assert!(blank("     |\n"));
+        assert!(!blank("| a | b |\n"));
+        assert_eq!(indent("| a | b |"), 0);
+        assert_eq!(indent("\t      text"), 14);
     }
 
     #[test]
