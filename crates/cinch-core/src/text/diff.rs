@@ -1330,7 +1330,7 @@ impl Layout<'_> {
                 note(out, h.header);
             }
             first = false;
-            for k in start..i {
+            for &k in &shown {
                 self.push(out, lines[k]);
                 note(out, k);
             }
