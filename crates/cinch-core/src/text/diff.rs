@@ -622,7 +622,7 @@ fn trim(lines: &[&str], files: &[FileDiff]) -> Trimmed {
                 notes.insert(
                     h.header,
                     format!(
-                        "[+{added} -{removed} lines; shown: {}, the first, declarations, top-level and longest]\n",
+                        "[+{added} -{removed} lines, {} shown: the first, declarations, top-level, longest]\n",
                         shown.len()
                     ),
                 );
@@ -1271,6 +1271,7 @@ impl Layout<'_> {
                     .count()
             };
             let ending = &lines[h.header][content(lines[h.header]).len()..];
+            let tail = short_tail(tail);
             out.push_str(&format!(
                 "@@ -{} +{} @@{tail}{}",
                 span(o, count(Body::Removed)),
@@ -1350,7 +1351,7 @@ impl Layout<'_> {
         let n = self.lines.len();
         let shown = (0..n).filter(|&i| keep[i]).count();
         let mut s = format!(
-            "the full diff: {} of {n} lines omitted here; {} of {} hunks, {} of {} files shown",
+            "{} of {n} lines omitted; {} of {} hunks, {} of {} files shown",
             n - shown,
             t.hunks_shown,
             t.hunks,
@@ -1374,6 +1375,28 @@ impl Layout<'_> {
         }
         s
     }
+}
+
+/// The text after a recounted hunk header's ranges (git's function context): a function's
+/// name helps, a whole sentence of a document does not, so it is cut at a word boundary.
+fn short_tail(tail: &str) -> std::borrow::Cow<'_, str> {
+    const MAX: usize = 48;
+    if tail.len() <= MAX {
+        return tail.into();
+    }
+    let mut end = MAX;
+    while !tail.is_char_boundary(end) {
+        end -= 1;
+    }
+    // At a space, so that a name is not cut (a long first name is kept whole).
+    let cut = match tail[..end].rfind(' ').filter(|&i| i > 16) {
+        Some(i) => i,
+        None => tail[end..].find(' ').map_or(tail.len(), |i| end + i),
+    };
+    if cut >= tail.len() {
+        return tail.into();
+    }
+    format!("{} …", &tail[..cut]).into()
 }
 
 /// A body line with no more than three characters of text (`}`, `});`, `end`, a blank line).
@@ -1496,6 +1519,21 @@ mod tests {
         let bytes = crate::ccr::Store::get(&store, "t", key).unwrap();
         let e = crate::ccr::entry::decode(&bytes).unwrap();
         assert!(e.original == diff.as_bytes(), "the whole diff is stored");
+    }
+
+    #[test]
+    fn long_function_contexts_are_cut_between_words() {
+        assert_eq!(short_tail(" fn a() {"), " fn a() {");
+        let sentence = " iteration; the per-process figure in the table above is the honest one";
+        assert_eq!(
+            short_tail(sentence),
+            " iteration; the per-process figure in the table …"
+        );
+        let name = " fn redis_down_or_going_away_is_a_clear_error_and_recovers_within_a_second() {";
+        assert_eq!(
+            short_tail(name),
+            " fn redis_down_or_going_away_is_a_clear_error_and_recovers_within_a_second() …"
+        );
     }
 
     #[test]
