@@ -1247,18 +1247,18 @@ impl Layout<'_> {
         // side with no lines in the hunk is numbered from the line before it.
         let old_lines = self.lines_in(&body, Body::Context) + self.lines_in(&body, Body::Removed);
         let new_lines = self.lines_in(&body, Body::Context) + self.lines_in(&body, Body::Added);
-        let mut old = range.old + usize::from(old_lines == 0);
-        let mut new = range.new + usize::from(new_lines == 0);
+        let mut old = range.old.saturating_add(usize::from(old_lines == 0));
+        let mut new = range.new.saturating_add(usize::from(new_lines == 0));
         let mut at: Vec<(usize, usize)> = Vec::with_capacity(body.len());
         for i in body.clone() {
             at.push((old, new));
             match body_kind(lines[i]) {
                 Some(Body::Context) => {
-                    old += 1;
-                    new += 1;
+                    old = old.saturating_add(1);
+                    new = new.saturating_add(1);
                 }
-                Some(Body::Removed) => old += 1,
-                Some(Body::Added) => new += 1,
+                Some(Body::Removed) => old = old.saturating_add(1),
+                Some(Body::Added) => new = new.saturating_add(1),
                 _ => {}
             }
         }
@@ -1534,6 +1534,26 @@ mod tests {
             short_tail(name),
             " fn redis_down_or_going_away_is_a_clear_error_and_recovers_within_a_second() …"
         );
+    }
+
+    #[test]
+    fn hostile_hunk_headers_do_not_panic_nor_pass_for_patches() {
+        let big = "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -18446744073709551615,2 +18446744073709551615,2 @@\n a\n-b\n+c\n";
+        let huge =
+            "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -99999999999999999999999 +1 @@\n-b\n+c\n";
+        let short = "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,9 +1,9 @@\n a\n-b\n+c\n";
+        for text in [big, huge, short] {
+            let text = text.repeat(40);
+            let (out, _) = crate::context::with_context(&text, "", 200, |ctx| {
+                compress_diff(&text, ctx).map(|o| o.output)
+            });
+            let out = out.unwrap();
+            assert!(out.lines().count() > 1, "{out}");
+            // A hunk whose body is not what its header counts is never called a patch.
+            if text.starts_with(short) && out.contains("\n a\n") {
+                assert!(out.contains("not an applicable patch"), "{out}");
+            }
+        }
     }
 
     #[test]
