@@ -82,6 +82,26 @@ pub(crate) fn is_fence(trimmed: &str) -> bool {
     (trimmed.starts_with("```") && !trimmed[3..].contains("```")) || trimmed.starts_with("~~~")
 }
 
+/// An option entry's first line (`-a, --all`). The first character rules most lines out
+/// before the pattern runs: these tests run on every line.
+fn is_option(line: &str) -> bool {
+    line.trim_start().starts_with('-') && patterns().option.is_match(line)
+}
+
+/// A list item's first line (`- a`, `* b`, `3. c`).
+fn is_list(line: &str) -> bool {
+    line.trim_start()
+        .starts_with(|c: char| matches!(c, '-' | '*' | '+') || c.is_ascii_digit())
+        && patterns().list.is_match(line)
+}
+
+/// Badges, images, HTML layout tags or a link reference definition: never shown.
+fn is_noise(line: &str) -> bool {
+    let p = patterns();
+    line.trim_start().starts_with(['[', '!', '<'])
+        && (p.noise.is_match(line) || p.link_def.is_match(line))
+}
+
 /// The width of a line's margin: its leading whitespace (tabs to the next multiple of eight),
 /// and past it the ` |  ` rule `pydoc` draws down a class's documentation.
 fn indent(line: &str) -> usize {
@@ -180,7 +200,6 @@ fn markup_headings(lines: &[&str]) -> Vec<(usize, usize, String)> {
 /// after a blank line (or first), with more indented text right under it; at the left margin
 /// (`NAME`, `OPTIONS`, `Commands:`) or indented a little (`   Shell Variables`).
 fn manual_headings(lines: &[&str]) -> Vec<(usize, usize, String)> {
-    let p = patterns();
     let mut heads = Vec::new();
     for i in 0..lines.len() {
         let c = content(lines[i]);
@@ -190,7 +209,7 @@ fn manual_headings(lines: &[&str]) -> Vec<(usize, usize, String)> {
             continue;
         }
         let short = t.split_whitespace().count() <= 10 && t.chars().count() <= 72;
-        if !short || t.ends_with(['.', ',', ';']) || p.option.is_match(t) || p.list.is_match(c) {
+        if !short || t.ends_with(['.', ',', ';']) || is_option(t) || is_list(c) {
             continue;
         }
         let below = lines[i + 1..].iter().find(|l| !blank(l));
@@ -261,7 +280,6 @@ struct Block {
 /// than their first (across blank lines too), and over lines as indented as their first when
 /// nothing starts a new block there (an option, a list item, a fence).
 fn blocks(lines: &[&str], from: usize, to: usize) -> Vec<Block> {
-    let p = patterns();
     let mut out = Vec::new();
     let mut i = from;
     while i < to {
@@ -282,7 +300,7 @@ fn blocks(lines: &[&str], from: usize, to: usize) -> Vec<Block> {
             i = end;
             continue;
         }
-        if t.starts_with('\u{1}') || p.noise.is_match(c) || p.link_def.is_match(c) {
+        if t.starts_with('\u{1}') || is_noise(c) {
             // A block cut out of the document (see `crate::mixed`) stands in as one line.
             let kind = if t.starts_with('\u{1}') {
                 Kind::Code
@@ -298,9 +316,9 @@ fn blocks(lines: &[&str], from: usize, to: usize) -> Vec<Block> {
             continue;
         }
         let d = indent(c);
-        let kind = if p.option.is_match(c) {
+        let kind = if is_option(c) {
             Kind::Entry
-        } else if p.list.is_match(c) {
+        } else if is_list(c) {
             Kind::List
         } else if t.starts_with('|') {
             Kind::Table
@@ -330,7 +348,7 @@ fn blocks(lines: &[&str], from: usize, to: usize) -> Vec<Block> {
                 }
             }
             let dj = indent(cj);
-            if dj > d && p.option.is_match(cj) && deeper.is_none_or(|e| dj < e) {
+            if dj > d && is_option(cj) && deeper.is_none_or(|e| dj < e) {
                 break;
             }
             if dj > d && deeper.is_none() {
@@ -338,10 +356,9 @@ fn blocks(lines: &[&str], from: usize, to: usize) -> Vec<Block> {
             }
             let starts_block = is_fence(tj)
                 || tj.starts_with('\u{1}')
-                || p.option.is_match(cj)
-                || p.list.is_match(cj)
-                || p.noise.is_match(cj)
-                || p.link_def.is_match(cj);
+                || is_option(cj)
+                || is_list(cj)
+                || is_noise(cj);
             let same_kind = match kind {
                 Kind::Table => tj.starts_with('|'),
                 _ => !tj.starts_with('|'),
