@@ -301,6 +301,18 @@ impl Store for Restoring<'_> {
     }
 }
 
+/// The host's output with the blocks it kept put back in.
+struct Assembled {
+    output: String,
+    keys: Vec<String>,
+    details: TextDetails,
+    reason: Option<String>,
+    /// Blocks that came out smaller.
+    compressed: usize,
+    /// The host declined (its text fit), so it is here whole.
+    host_failed: bool,
+}
+
 /// Compresses `input`, a text of the `host` kind with `blocks` inside (see the module docs).
 /// An error means the sections could not be put together, and the input is better compressed
 /// as a whole.
@@ -332,64 +344,129 @@ pub(crate) fn compress(
         bodies: &bodies,
     };
     let host_counter = Counter::new(tokenizer, &host_text);
-    let host_ctx = Context {
-        query: ctx.query,
-        budget: ctx.budget,
-        counter: &host_counter,
-        store: &store,
-        namespace: ctx.namespace,
-        free_text: ctx.free_text,
-        lossless_only: ctx.lossless_only,
-    };
-    let (host_output, mut keys, mut details, host_reason, host_failed) =
-        match compress_as(host, None, &host_text, &host_ctx) {
-            Ok(c) => (c.output, c.keys, c.text.unwrap_or_default(), c.reason, None),
-            Err(why) => (
-                host_text.clone(),
-                Vec::new(),
-                TextDetails::default(),
-                None,
-                Some(why),
-            ),
-        };
-
-    // The blocks the host kept, each compressed on its own where that makes it smaller.
-    let mut compressed = 0;
-    let mut replacements: Vec<Option<String>> = vec![None; blocks.len()];
-    for (n, b) in blocks.iter().enumerate() {
-        if !host_output.contains(lines[n].as_str()) {
-            continue;
+    // Each block the host keeps is compressed on its own once, where that makes it smaller.
+    let mut block_outputs: Vec<Option<(String, Vec<String>, bool)>> = vec![None; blocks.len()];
+    let mut compress_block = |n: usize| -> (String, Vec<String>, bool) {
+        if let Some(done) = &block_outputs[n] {
+            return done.clone();
         }
         let body = bodies[n];
         let counter = Counter::new(tokenizer, body);
+        // A block shares the document's budget with the text around it: it gets half.
         let block_ctx = Context {
             counter: &counter,
+            budget: ctx.budget / 2,
             ..*ctx
         };
-        let mut replacement = body.to_string();
-        if let Ok(c) = compress_as(b.kind, b.language, body, &block_ctx) {
+        let mut done = (body.to_string(), Vec::new(), false);
+        if let Ok(c) = compress_as(blocks[n].kind, blocks[n].language, body, &block_ctx) {
             if c.tokens < counter.input_tokens() {
-                replacement = c.output;
+                let mut replacement = c.output;
                 if body.ends_with('\n') && !replacement.ends_with('\n') {
                     replacement.push('\n');
                 }
-                keys.extend(c.keys);
-                compressed += 1;
+                done = (replacement, c.keys, true);
             }
         }
-        replacements[n] = Some(replacement);
-    }
-    let output = put_back(&host_output, &lines, |n| replacements.get(n)?.as_deref());
-    if output.contains(MARK) {
-        return Err(Declined::other(
-            "a block of mixed content could not be put back",
-        ));
-    }
-    if compressed == 0 {
-        if let Some(why) = host_failed {
-            return Err(why);
+        block_outputs[n] = Some(done.clone());
+        done
+    };
+    // The host sees each block as one short line, but a block it keeps comes back at its own
+    // size: when that takes the whole over the budget, the host is given less and tries again.
+    let mut attempt = |host_budget: usize| -> Result<Assembled, Declined> {
+        let host_ctx = Context {
+            query: ctx.query,
+            budget: host_budget,
+            counter: &host_counter,
+            store: &store,
+            namespace: ctx.namespace,
+            free_text: ctx.free_text,
+            lossless_only: ctx.lossless_only,
+        };
+        let (host_output, mut keys, details, reason, host_failed) =
+            match compress_as(host, None, &host_text, &host_ctx) {
+                Ok(c) => (c.output, c.keys, c.text.unwrap_or_default(), c.reason, None),
+                Err(why) => (
+                    host_text.clone(),
+                    Vec::new(),
+                    TextDetails::default(),
+                    None,
+                    Some(why),
+                ),
+            };
+        let mut compressed = 0;
+        let mut replacements: Vec<Option<String>> = vec![None; blocks.len()];
+        for n in 0..blocks.len() {
+            if !host_output.contains(lines[n].as_str()) {
+                continue;
+            }
+            let (replacement, block_keys, shrunk) = compress_block(n);
+            keys.extend(block_keys);
+            compressed += usize::from(shrunk);
+            replacements[n] = Some(replacement);
         }
-    }
+        let output = put_back(&host_output, &lines, |n| replacements.get(n)?.as_deref());
+        if output.contains(MARK) {
+            return Err(Declined::other(
+                "a block of mixed content could not be put back",
+            ));
+        }
+        match host_failed {
+            Some(why) if compressed == 0 => Err(why),
+            _ => Ok(Assembled {
+                output,
+                keys,
+                details,
+                reason,
+                compressed,
+                host_failed: host_failed.is_some(),
+            }),
+        }
+    };
+    let host_tokens = host_counter.input_tokens();
+    let mut host_budget = ctx.budget;
+    let mut first: Option<Assembled> = None;
+    let mut round = 0;
+    let chosen = loop {
+        round += 1;
+        let a = match attempt(host_budget) {
+            Ok(a) => a,
+            Err(why) => match first.take() {
+                Some(f) => break f,
+                None => return Err(why),
+            },
+        };
+        // A retry that shows nothing of the host is worth less than the first try (which the
+        // router then holds to the budget as lines).
+        if round > 1 && a.details.lines_kept == 0 {
+            break first.take().unwrap_or(a);
+        }
+        let over = ctx.counter.count(&a.output).saturating_sub(ctx.budget);
+        // A host that declined because its text (each block one line) fits is given less than
+        // its text.
+        // Less by most of the overshoot: the host lets go of blocks first, which may bring
+        // the whole down by more than they took in its text.
+        let next = host_budget
+            .min(host_tokens)
+            .saturating_sub(over * 3 / 4 + 4);
+        let can_retry = over > 0
+            && round < 5
+            && next >= ctx.budget / 5
+            && (!a.host_failed || host_tokens <= host_budget);
+        if !can_retry {
+            break a;
+        }
+        first.get_or_insert(a);
+        host_budget = next;
+    };
+    let Assembled {
+        output,
+        keys,
+        mut details,
+        reason: host_reason,
+        compressed,
+        ..
+    } = chosen;
     details.groups += blocks.len();
     details
         .dropped
@@ -436,7 +513,7 @@ mod tests {
             "# Guide\n\nIntro text that explains what this guide is about and more.\n\n## Parsing\n\nHow parse works, in detail, with an example below.\n\n{RUST_BLOCK}\n## Listing\n\nThe listing returns rows.\n\n```json\n[\n{}  {{\"id\": 60, \"name\": \"row 60\", \"state\": \"ok\"}}\n]\n```\n\nMore about listing.\n",
             json_rows
         );
-        let (c, store) = run(&doc, Kind::Prose, "how does parsing work", 50);
+        let (c, store) = run(&doc, Kind::Prose, "how does parsing work", 100);
         let out = &c.output;
         assert!(
             out.contains("## Parsing") && out.contains("## Listing"),
@@ -446,13 +523,17 @@ mod tests {
         assert!(out.contains("pub fn parse(input: &str)"), "{out}");
         assert!(!out.contains("let doubled"), "{out}");
         assert!(!out.contains(MARK), "{out}");
-        // Everything is retrievable: the body on its own, the document whole.
+        // Everything is retrievable: the body on its own, and every line of the document is
+        // shown or stored (the whole document too, when the text around the blocks had to
+        // shrink; here it fits, and the router holds the whole to the budget).
         let back = retrieved(out, &store);
         assert!(back.contains("let doubled = checked.map(|v| v * 2);"));
-        assert!(
-            back.contains(&doc),
-            "the original document is stored whole, blocks included"
-        );
+        for line in doc.lines() {
+            assert!(
+                out.contains(line) || back.contains(line),
+                "{line:?} is lost"
+            );
+        }
     }
 
     #[test]

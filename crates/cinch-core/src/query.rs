@@ -21,6 +21,9 @@ pub struct Query {
     /// Identifiers as written, with or without backticks (lowercased): `snake_case`,
     /// `camelCase`, `PascalCase`, `Type::method`, `obj.method`; for matching definitions by name.
     pub idents: Vec<String>,
+    /// Command-line options named in the query (`-e`, `--regexp`), as written: a manual page
+    /// or `--help` text keeps their entries.
+    pub options: Vec<String>,
 }
 
 /// One `field = value` clause.
@@ -107,6 +110,18 @@ impl Query {
                 push_unique(&mut q.idents, ident.to_lowercase());
             }
         }
+        for raw in text
+            .split(|c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\'' | ',' | '(' | ')'))
+        {
+            let option = raw
+                .split('=')
+                .next()
+                .unwrap_or("")
+                .trim_end_matches(['?', '.', ':', ';', '!']);
+            if is_option(option) {
+                push_unique(&mut q.options, option.to_string());
+            }
+        }
         q
     }
 
@@ -140,6 +155,21 @@ fn identifier(raw: &str) -> Option<&str> {
     let snake = t.contains('_') && t.chars().any(char::is_alphabetic);
     let camel = t.chars().skip(1).any(char::is_uppercase) && t.chars().any(char::is_lowercase);
     (qualified || snake || camel).then_some(t)
+}
+
+/// A command-line option: `-e`, `-E`, `--regexp`, `--no-messages`.
+fn is_option(word: &str) -> bool {
+    let name = match word.strip_prefix("--") {
+        Some(long) => long,
+        None => match word.strip_prefix('-') {
+            Some(short) if short.chars().count() == 1 => short,
+            _ => return false,
+        },
+    };
+    name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn push_unique(v: &mut Vec<String>, s: String) {
@@ -410,6 +440,18 @@ mod tests {
         assert_eq!(idents("what about getUser()"), ["getuser"]);
         // Plain words, paths, versions and acronyms are not identifiers.
         assert!(idents("How does the Parser work in src/lib.rs with v1.2 and JSON").is_empty());
+    }
+
+    #[test]
+    fn options_named_in_a_query() {
+        assert_eq!(Query::parse("what does -e do").options, vec!["-e"]);
+        assert_eq!(
+            Query::parse("`--regexp=PATTERNS` vs -E, and -- or -x9?").options,
+            vec!["--regexp", "-E"]
+        );
+        assert!(Query::parse("a well-known co-worker, 3 - 2")
+            .options
+            .is_empty());
     }
 
     #[test]

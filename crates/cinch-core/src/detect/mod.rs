@@ -270,8 +270,16 @@ pub fn detect_text(input: &str) -> Detected {
     let search = share(&|l| p.search.is_match(l));
     // ripgrep's default: a path line, then `N:text` lines under it.
     let headed = share(&|l| p.rg_heading_line.is_match(l));
-    if search >= 0.6 || (headed >= 0.5 && search + headed >= 0.8) {
+    let headings = lines
+        .windows(2)
+        .filter(|w| !w[0].contains(char::is_whitespace) && p.rg_heading_line.is_match(w[1]))
+        .count() as f64
+        / lines.len() as f64;
+    if search >= 0.6 || (headed >= 0.4 && search + headed + headings >= 0.8) {
         return Detected::of(Kind::Search);
+    }
+    if shell::is_manual(&lines) {
+        return Detected::of(Kind::Prose);
     }
     if shell::is_config(&lines) {
         return Detected::of(Kind::Config);
@@ -617,6 +625,7 @@ mod tests {
             ("[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok\n[Sun Dec 04 04:47:44 2005] [error] mod_jk child init 1 -2\n", Kind::Log),
             ("diff --git a/x.rs b/x.rs\n--- a/x.rs\n+++ b/x.rs\n@@ -1 +1 @@\n-a\n+b\n", Kind::Diff),
             ("src/a.rs:12:fn main() {\nsrc/a.rs:40:    main();\nsrc/b.rs:3:use a;\n", Kind::Search),
+            ("src/a.rs\n12:fn main() {\n\nsrc/b.rs\n3:use a;\n\nsrc/c.rs\n7:    a::run();\n9:    a::stop();\n", Kind::Search),
             ("   Compiling cinch v0.1.0\n    Finished release\nrunning 3 tests\ntest a ... ok\ntest b ... FAILED\n", Kind::Tests),
             ("   Compiling cinch v0.1.0\n   Compiling dep v0.2.0\nwarning: unused import\n    Finished release\n", Kind::Log),
             ("# Title\n\nThis is a paragraph of plain text that explains something.\n\n- a list item\n", Kind::Prose),

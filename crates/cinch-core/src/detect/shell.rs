@@ -496,6 +496,25 @@ pub(crate) fn is_tree(lines: &[&str]) -> bool {
     n >= 3 && lines.iter().filter(|l| patterns().tree.is_match(l)).count() * 2 >= n
 }
 
+/// A manual page or `pydoc` text: two or more headings in capitals at the left margin (`NAME`,
+/// `SEE ALSO`, `OPTIONS:`), each with indented text right under it. (Most manual pages and
+/// `--help` texts read as prose anyway; this catches those whose text is mostly signatures.)
+pub(crate) fn is_manual(lines: &[&str]) -> bool {
+    let heading = |l: &str| {
+        let t = l.trim_end().trim_end_matches(':');
+        !l.starts_with(char::is_whitespace)
+            && (1..=4).contains(&t.split_whitespace().count())
+            && t.chars().filter(|c| c.is_ascii_uppercase()).count() >= 3
+            && t.chars()
+                .all(|c| c.is_ascii_uppercase() || c == ' ' || c == '-' || c == '_')
+    };
+    lines
+        .windows(2)
+        .filter(|w| heading(w[0]) && w[1].starts_with([' ', '\t']))
+        .count()
+        >= 2
+}
+
 /// A list of paths: `find` output, `git ls-files`, `ls -R` (directory headings with names
 /// under them), `tree` drawings.
 pub(crate) fn is_paths(lines: &[&str]) -> bool {
@@ -645,6 +664,16 @@ mod tests {
         // Markdown tables: quotes are text.
         let md = "| name | says |\n|------|------|\n| a | \"hi |\n| b | ok |\n";
         assert_eq!(delimiter(&sample(md)), Some(b'|'));
+    }
+
+    #[test]
+    fn manual_pages() {
+        let pydoc = "Help on package json:\n\nNAME\n    json\n\nDESCRIPTION\n    JSON (JavaScript Object Notation) is a subset of JavaScript.\n\nFUNCTIONS\n    dump(obj, fp, *, skipkeys=False)\n";
+        assert!(is_manual(&sample(pydoc)));
+        let kubectl = "NAME                     READY   STATUS    RESTARTS   AGE\nweb-7d4b9c6f5d-abcde     1/1     Running   0          3d\n";
+        assert!(!is_manual(&sample(kubectl)));
+        let yaml = "jobs:\n  test:\n    runs-on: ubuntu\nenv:\n  A: 1\n";
+        assert!(!is_manual(&sample(yaml)));
     }
 
     #[test]

@@ -1,20 +1,40 @@
-//! Diffs (`git show`, `git diff`, unified diffs): every file and every changed line of code.
+//! Diffs (`git show`, `git diff`, `diff -u`/`-ru`): every file and every changed line of code
+//! that fits, as a patch that still applies.
 //!
-//! Kept: the commit header and message, each file's `diff --git` line and its mode, rename and
-//! binary lines, every hunk header, every added and removed line of code (and configuration),
-//! and one context line on either side of a change. Dropped: `index` lines, the `---`/`+++`
-//! lines that repeat the path, context further from a change. Lockfiles, generated and
-//! vendored files, and prose or data files (docs, licenses, fixtures) keep, per hunk of more
-//! than a few changed lines, the hunk header, its longest changed line and a line of counts;
-//! whitespace-only hunks shrink to one line. A block of at least eight removed lines that comes
-//! back elsewhere as added lines (moved, or only re-indented) shows its first line on each side
-//! and a note saying where it went or came from. Unlike the other text compressors this works on
-//! diffs of any size: context repeats the files around a change, and what a review needs is
-//! the change. The whole original goes to the store under the marker at the end.
+//! First the diff is trimmed as it would be at any size: `index` lines go, context further than
+//! one line from a change goes, lockfiles, generated and vendored files and prose or data files
+//! (docs, licenses, fixtures) keep, per hunk of more than a few changed lines, their longest
+//! changed line and a line of counts; whitespace-only hunks shrink to a note; a block of at
+//! least eight removed lines that comes back elsewhere as added lines (moved, or only
+//! re-indented) shows its first line on each side and a note saying where it went or came
+//! from; a hunk of more than forty changed lines of code shows its outline (its first lines,
+//! declarations, top-level lines and longest line).
+//!
+//! Then the trimmed diff is held to the budget (see [`super::fit`]): the commit's header and
+//! subject, each file's `diff` line with its mode, rename, new or deleted lines, and `diff -r`'s
+//! `Only in` lines first; then the hunks the query is about (the lines holding its exact terms
+//! first); then the rest of each file's header and the hunk headers, within a quarter of the
+//! budget (a hunk not shown is a note with its counts), and the commit message, within an
+//! eighth; each hunk's longest changed line, every file's first hunks before any file's later
+//! ones; then the other changed lines, in proportion per file, so that every file shows about
+//! the same share of its changes (a long run of changes from its beginning).
+//!
+//! The output stays a patch: `---`/`+++` lines are kept, and every hunk shown gets a header
+//! counting exactly the lines shown (a hunk whose middle context was left out becomes two
+//! hunks). With the note lines (`[…]`) and the marker taken out, `git apply` accepts it when
+//! every hunk shown is shown whole (the patch then makes those hunks' changes); when changed
+//! lines of a hunk were left out, the marker says the shown diff is not an applicable patch.
+//! The whole original goes to the store under the marker at the end.
 
-use super::{content, finish, lines_of, TextDetails, TextError, TextOutcome};
+use super::fit::{self, Detail, Unit};
+use super::{content, lines_of, TextDetails, TextError, TextOutcome};
+use crate::ccr::{marker, Key};
 use crate::context::Context;
+use crate::query::{bm25, contains_exact, words};
+use crate::tokens::estimate;
+use regex::Regex;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 /// Context lines kept on each side of a change.
 const CONTEXT: usize = 1;
@@ -39,6 +59,9 @@ const LOCKFILES: &[&str] = &[
     "packages.lock.json",
 ];
 
+/// Tokens of context between two changes worth showing rather than a second hunk header.
+const SPLIT_COST: usize = 12;
+
 /// Changed lines of prose or data files shown in full per hunk; past this, only the longest.
 const PROSE_HUNK: usize = 6;
 /// Changed lines of code shown in full per hunk; past this (new files, rewrites), the hunk's
@@ -50,10 +73,10 @@ const OUTLINE_MAX: usize = 24;
 /// re-indented) is summarised rather than shown twice.
 const MOVE_MIN: usize = 8;
 
-fn declaration_re() -> &'static regex::Regex {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+fn declaration_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        regex::Regex::new(r"^[+-]\s*(?:(?:pub(?:\([\w:]+\))?|export|default|async|static|public|private|protected|abstract|final|unsafe|const)\s+)*(?:fn|struct|enum|trait|impl|mod|type|def|class|module|interface|func|function|package|import|use|from)\b")
+        Regex::new(r"^[+-]\s*(?:(?:pub(?:\([\w:]+\))?|export|default|async|static|public|private|protected|abstract|final|unsafe|const)\s+)*(?:fn|struct|enum|trait|impl|mod|type|def|class|module|interface|func|function|package|import|use|from)\b")
             .expect("valid pattern")
     })
 }
@@ -79,7 +102,9 @@ fn outline(lines: &[&str], changed: &[usize]) -> Vec<usize> {
         changed
             .iter()
             .copied()
-            .filter(|&i| declaration_re().is_match(content(lines[i])) || indent(i) == Some(top)),
+            .filter(|&i| declaration_re().is_match(content(lines[i])) || indent(i) == Some(top))
+            // A closing brace at the top level says nothing about the hunk.
+            .filter(|&i| !trivial(lines[i])),
     );
     let longest = longest(lines, changed);
     keep.extend(longest);
@@ -245,38 +270,279 @@ fn is_removed(line: &str) -> bool {
     line.starts_with('-') && !line.starts_with("--- ")
 }
 
-/// Compresses a diff (see the module docs).
-pub fn compress_diff(text: &str, ctx: &Context) -> Result<TextOutcome, TextError> {
-    super::lossy_allowed(ctx)?;
-    let lines = lines_of(text);
+/// What a line of a hunk's body is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    Context,
+    Added,
+    Removed,
+    /// `\ No newline at end of file`, about the line before it.
+    NoNewline,
+}
+
+fn body_kind(line: &str) -> Option<Body> {
+    match line.as_bytes().first() {
+        Some(b' ') => Some(Body::Context),
+        // Some tools strip the space of an empty context line; `git apply` reads it as one.
+        None | Some(b'\n') | Some(b'\r') => Some(Body::Context),
+        Some(b'+') => Some(Body::Added),
+        Some(b'-') => Some(Body::Removed),
+        Some(b'\\') => Some(Body::NoNewline),
+        _ => None,
+    }
+}
+
+fn hunk_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$").expect("valid pattern")
+    })
+}
+
+/// Where a hunk's ranges start, and what its header says after the ranges.
+#[derive(Debug, Clone)]
+struct Range {
+    old: usize,
+    new: usize,
+    tail: String,
+}
+
+#[derive(Debug)]
+struct Hunk {
+    /// The `@@` line.
+    header: usize,
+    /// One past the last line of the body.
+    end: usize,
+    /// `None` for a hunk whose header does not parse or whose body is not what its header
+    /// counts (a combined diff of a merge, a cut-off diff): shown as it is, never as a patch.
+    range: Option<Range>,
+}
+
+#[derive(Debug)]
+struct FileDiff {
+    /// The `diff` line (or the `---` line of a plain unified diff).
+    start: usize,
+    /// One past the file's header lines.
+    header_end: usize,
+    /// One past the file's last hunk.
+    end: usize,
+    path: String,
+    hunks: Vec<Hunk>,
+    /// A binary file: its header says so, or a `GIT binary patch` follows it (not shown).
+    binary: bool,
+}
+
+/// Lines of a file's header (after its `diff` line, before its first hunk).
+fn is_header_line(line: &str) -> bool {
+    const HEADERS: &[&str] = &[
+        "index ",
+        "old mode ",
+        "new mode ",
+        "deleted file mode ",
+        "new file mode ",
+        "similarity index ",
+        "dissimilarity index ",
+        "rename from ",
+        "rename to ",
+        "copy from ",
+        "copy to ",
+        "--- ",
+        "+++ ",
+        "Binary files ",
+    ];
+    HEADERS.iter().any(|h| line.starts_with(h))
+}
+
+/// How many of a file's header lines (after its `diff` line) say what happened to the file
+/// itself: a mode change, a rename or copy, a new or deleted file.
+fn telling_header(header: &[&str]) -> usize {
+    const TELLING: &[&str] = &[
+        "old mode ",
+        "new mode ",
+        "deleted file mode ",
+        "new file mode ",
+        "similarity index ",
+        "dissimilarity index ",
+        "rename from ",
+        "rename to ",
+        "copy from ",
+        "copy to ",
+    ];
+    header
+        .iter()
+        .take_while(|l| TELLING.iter().any(|t| l.starts_with(t)))
+        .count()
+}
+
+/// Header lines that make a patch of their own, shown when none of the file's hunks is: a mode
+/// change, a rename or copy (a new or deleted file needs its hunks).
+fn patch_of_its_own(line: &str) -> bool {
+    !line.starts_with("new file mode ") && !line.starts_with("deleted file mode ")
+}
+
+/// The path a `+++ ` line names (without a timestamp).
+fn plus_path(line: &str) -> String {
+    let p = content(line).trim_start_matches("+++ ");
+    let p = p.split('\t').next().unwrap_or(p);
+    p.strip_prefix("b/").unwrap_or(p).to_string()
+}
+
+/// The files of a diff, with their hunks.
+fn parse(lines: &[&str]) -> Vec<FileDiff> {
     let n = lines.len();
-    let mut keep = vec![true; n];
+    let mut files = Vec::new();
+    let mut i = 0;
+    while i < n {
+        let l = lines[i];
+        let git = l.starts_with("diff ");
+        let bare = l.starts_with("--- ")
+            && lines.get(i + 1).is_some_and(|m| m.starts_with("+++ "))
+            && lines.get(i + 2).is_some_and(|m| m.starts_with("@@"));
+        if !(git || bare) {
+            i += 1;
+            continue;
+        }
+        let mut path = if l.starts_with("diff --git ") || l.starts_with("diff --cc ") {
+            diff_path(content(l)).to_string()
+        } else {
+            String::new()
+        };
+        let mut j = if git { i + 1 } else { i };
+        while j < n && is_header_line(lines[j]) {
+            if path.is_empty() && lines[j].starts_with("+++ ") {
+                path = plus_path(lines[j]);
+            }
+            j += 1;
+        }
+        let header_end = j;
+        let mut hunks = Vec::new();
+        while j < n && lines[j].starts_with("@@") {
+            let h = parse_hunk(lines, j);
+            j = h.end;
+            hunks.push(h);
+        }
+        let mut binary = lines[i..header_end]
+            .iter()
+            .any(|l| l.starts_with("Binary files "));
+        if j < n && lines[j].starts_with("GIT binary patch") {
+            binary = true;
+            while j < n && !lines[j].starts_with("diff ") {
+                j += 1;
+            }
+        }
+        files.push(FileDiff {
+            start: i,
+            header_end,
+            end: j,
+            path,
+            hunks,
+            binary,
+        });
+        i = j.max(i + 1);
+    }
+    files
+}
+
+/// The hunk whose header is line `at`: its body is what the header counts.
+fn parse_hunk(lines: &[&str], at: usize) -> Hunk {
+    let n = lines.len();
+    let number = |c: &regex::Captures, k: usize, default: usize| {
+        c.get(k)
+            .map_or(Some(default), |m| m.as_str().parse::<usize>().ok())
+    };
+    let parsed = hunk_re().captures(content(lines[at])).and_then(|c| {
+        Some((
+            number(&c, 1, 0)?,
+            number(&c, 2, 1)?,
+            number(&c, 3, 0)?,
+            number(&c, 4, 1)?,
+            c.get(5).map_or("", |m| m.as_str()).to_string(),
+        ))
+    });
+    let mut k = at + 1;
+    let Some((old, old_count, new, new_count, tail)) = parsed else {
+        // A combined diff (`@@@`) or a header that does not parse: its body is what looks like one.
+        while k < n
+            && !lines[k].starts_with("@@")
+            && !lines[k].starts_with("diff ")
+            && lines[k].starts_with([' ', '+', '-', '\\'])
+        {
+            k += 1;
+        }
+        return Hunk {
+            header: at,
+            end: k,
+            range: None,
+        };
+    };
+    let (mut old_left, mut new_left) = (old_count, new_count);
+    while k < n && (old_left > 0 || new_left > 0) {
+        match body_kind(lines[k]) {
+            Some(Body::Context) if old_left > 0 && new_left > 0 => {
+                old_left -= 1;
+                new_left -= 1;
+            }
+            Some(Body::Removed) if old_left > 0 => old_left -= 1,
+            Some(Body::Added) if new_left > 0 => new_left -= 1,
+            Some(Body::NoNewline) => {}
+            _ => break,
+        }
+        k += 1;
+    }
+    while k < n && lines[k].starts_with('\\') {
+        k += 1;
+    }
+    let whole = old_left == 0 && new_left == 0;
+    Hunk {
+        header: at,
+        end: k,
+        range: whole.then_some(Range { old, new, tail }),
+    }
+}
+
+/// What trimming keeps (see the module docs): which lines are worth showing, and notes about
+/// what they stand for.
+struct Trimmed {
+    /// Body lines worth showing.
+    worth: Vec<bool>,
+    /// Notes shown after a line (a hunk's header, a moved block's first line).
+    notes: BTreeMap<usize, String>,
+    /// Lines trimmed, by why.
+    dropped: BTreeMap<String, usize>,
+}
+
+fn trim(lines: &[&str], files: &[FileDiff]) -> Trimmed {
+    let n = lines.len();
+    let mut worth = vec![false; n];
     let mut notes: BTreeMap<usize, String> = BTreeMap::new();
     let mut dropped: BTreeMap<String, usize> = BTreeMap::new();
-    let mut drop = |keep: &mut [bool], i: usize, why: &str| {
-        if keep[i] {
-            keep[i] = false;
-            *dropped.entry(why.to_string()).or_default() += 1;
+    let mut count = |why: &str, k: usize| {
+        if k > 0 {
+            *dropped.entry(why.to_string()).or_default() += k;
         }
     };
-
-    // Sections: each file's lines, from its `diff --git` line to the next.
-    let starts: Vec<usize> = (0..n)
-        .filter(|&i| lines[i].starts_with("diff --git ") || lines[i].starts_with("diff --cc "))
-        .collect();
-    if starts.is_empty() {
-        return Err(TextError::NothingToDrop(
-            "no `diff --git` sections were found",
-        ));
+    let mut in_body = vec![false; n];
+    for f in files {
+        for h in &f.hunks {
+            in_body[h.header + 1..h.end].fill(true);
+        }
+        count(
+            "file header",
+            (f.start..f.header_end)
+                .filter(|&i| lines[i].starts_with("index "))
+                .count(),
+        );
     }
     // Moved blocks: the first line of each side stays, with a note; the rest is summarised.
     let file_at = |i: usize| {
-        let s = starts.partition_point(|&s| s <= i);
-        s.checked_sub(1)
-            .map_or("", |s| diff_path(content(lines[starts[s]])))
+        let s = files.partition_point(|f| f.start <= i);
+        s.checked_sub(1).map_or("", |s| files[s].path.as_str())
     };
+    let body_lines: Vec<&str> = (0..n)
+        .map(|i| if in_body[i] { lines[i] } else { "" })
+        .collect();
     let mut moved = vec![false; n];
-    for m in moves(&lines) {
+    for m in moves(&body_lines) {
         let (from, to) = (file_at(m.removed), file_at(m.added));
         let place = |other: &str| {
             if other == from && from == to {
@@ -303,133 +569,858 @@ pub fn compress_diff(text: &str, ctx: &Context) -> Result<TextOutcome, TextError
         };
         for (first, note) in [(m.removed, went), (m.added, came)] {
             moved[first..first + m.len].fill(true);
-            for i in first + 1..first + m.len {
-                drop(&mut keep, i, "moved");
-            }
+            worth[first] = true;
+            count("moved", m.len - 1);
             notes.insert(first, note);
         }
     }
-    for (s, &start) in starts.iter().enumerate() {
-        let end = starts.get(s + 1).copied().unwrap_or(n);
-        let header = content(lines[start]);
-        if header.starts_with("diff --cc ") {
-            // Combined diffs of merges stay as they are.
-            continue;
-        }
-        let not_code = machine_made(diff_path(header));
-        let first_hunk = (start..end)
-            .find(|&i| lines[i].starts_with("@@"))
-            .unwrap_or(end);
-        for (i, line) in lines.iter().enumerate().take(first_hunk).skip(start + 1) {
-            if line.starts_with("index ") || line.starts_with("--- ") || line.starts_with("+++ ") {
-                drop(&mut keep, i, "file header");
+    for f in files {
+        let not_code = machine_made(&f.path);
+        for h in &f.hunks {
+            let body = h.header + 1..h.end;
+            if h.range.is_none() {
+                // Combined diffs of merges and cut-off hunks stay as they are.
+                worth[body].fill(true);
+                continue;
             }
-        }
-        let mut h = first_hunk;
-        while h < end {
-            let body_end = (h + 1..end)
-                .find(|&i| lines[i].starts_with("@@"))
-                .unwrap_or(end);
-            let body = &lines[h + 1..body_end];
-            let changed: Vec<usize> = (h + 1..body_end)
-                .filter(|&i| lines[i].starts_with(['+', '-']) && !moved[i])
+            let changed: Vec<usize> = body
+                .clone()
+                .filter(|&i| {
+                    matches!(body_kind(lines[i]), Some(Body::Added | Body::Removed)) && !moved[i]
+                })
                 .collect();
             let added = changed
                 .iter()
                 .filter(|&&i| lines[i].starts_with('+'))
                 .count();
-            if whitespace_only(body) {
-                for i in h + 1..body_end {
-                    drop(&mut keep, i, "whitespace-only");
+            let removed = changed.len() - added;
+            let mut shown: Vec<usize> = Vec::new();
+            if whitespace_only(&lines[body.clone()]) {
+                for i in body.clone() {
+                    worth[i] = false;
                 }
+                count("whitespace-only", body.len());
                 notes.insert(
-                    h,
+                    h.header,
                     format!(
                         "[whitespace-only changes: {} lines, not shown]\n",
                         body.len()
                     ),
                 );
+                continue;
             } else if let Some(why) = not_code.filter(|_| changed.len() > PROSE_HUNK) {
                 // The longest changed line stands for the hunk.
-                let longest = longest(&lines, &changed);
-                for i in (h + 1..body_end).filter(|&i| !moved[i]) {
-                    if Some(i) != longest {
-                        drop(&mut keep, i, why);
-                    }
-                }
+                shown.extend(longest(lines, &changed));
+                count(why, changed.len() - shown.len());
                 notes.insert(
-                    h,
-                    format!(
-                        "[{why}: +{added} -{} lines; the longest:]\n",
-                        changed.len() - added
-                    ),
+                    h.header,
+                    format!("[{why}: +{added} -{removed} lines; the longest:]\n"),
                 );
             } else if changed.len() > CODE_HUNK {
-                let shown = outline(&lines, &changed);
-                for i in (h + 1..body_end).filter(|&i| !moved[i]) {
-                    if shown.binary_search(&i).is_err() {
-                        drop(&mut keep, i, "large hunk");
-                    }
-                }
+                shown = outline(lines, &changed);
+                count("large hunk", changed.len() - shown.len());
                 notes.insert(
-                    h,
+                    h.header,
                     format!(
-                        "[+{added} -{} lines; shown: {} of them, the first, the declarations and top-level lines, the longest]\n",
-                        changed.len() - added,
+                        "[+{added} -{removed} lines, {} shown: the first, declarations, top-level, longest]\n",
                         shown.len()
                     ),
                 );
             } else {
-                for (i, line) in lines.iter().enumerate().take(body_end).skip(h + 1) {
+                let mut context = 0;
+                for i in body.clone() {
                     let near = changed.binary_search(&i).is_ok() || {
                         let at = changed.partition_point(|&c| c < i);
                         let before = at.checked_sub(1).map(|a| i - changed[a]);
                         let after = changed.get(at).map(|&c| c - i);
                         before.is_some_and(|d| d <= CONTEXT) || after.is_some_and(|d| d <= CONTEXT)
                     };
-                    if !near && line.starts_with(' ') {
-                        drop(&mut keep, i, "context");
+                    let is_context = body_kind(lines[i]) == Some(Body::Context);
+                    if near && !moved[i] {
+                        shown.push(i);
+                    } else if is_context {
+                        context += 1;
                     }
                 }
+                // Left out, a few lines of context between two changes would cost a hunk
+                // header more than they save.
+                let mut gaps = Vec::new();
+                for w in shown.windows(2) {
+                    let gap = w[0] + 1..w[1];
+                    let cheap =
+                        gap.clone().map(|k| estimate(lines[k])).sum::<usize>() <= SPLIT_COST;
+                    if !gap.is_empty() && cheap && gap.clone().all(|k| !moved[k]) {
+                        gaps.extend(gap);
+                    }
+                }
+                context -= gaps.len();
+                shown.extend(gaps);
+                count("context", context);
             }
-            h = body_end;
+            for i in shown {
+                worth[i] = true;
+            }
+            // `\ No newline at end of file` goes with the line it is about.
+            for i in body {
+                if lines[i].starts_with('\\') && i > h.header + 1 {
+                    worth[i] = worth[i - 1];
+                }
+            }
         }
     }
-    let kept = keep.iter().filter(|&&k| k).count();
-    if kept == n {
+    Trimmed {
+        worth,
+        notes,
+        dropped,
+    }
+}
+
+/// Ranks of the units, lower first.
+mod tier {
+    /// The commit's header and subject, each file's `diff` line.
+    pub const NAMES: u8 = 0;
+    /// Hunks the query is about (the lines with its exact terms first).
+    pub const QUERY: u8 = 1;
+    /// The rest of the file headers, hunk headers, the commit message (within shares).
+    pub const OUTLINE: u8 = 2;
+    /// Each hunk's longest changed line.
+    pub const LONGEST: u8 = 3;
+    /// The other changed lines, in proportion per file.
+    pub const CHANGES: u8 = 4;
+    /// Message lines and other text past their share.
+    pub const REST: u8 = 5;
+}
+
+/// The position of `done` of `total` (a share of a file's changes) and file `f`, as an order
+/// that takes every file's first share before any file's second.
+fn share_order(done: usize, total: usize, f: usize) -> u64 {
+    let frac = (done as u64) * (1 << 24) / (total.max(1) as u64);
+    (frac << 24) | (f as u64 & 0xff_ffff)
+}
+
+/// Compresses a diff (see the module docs).
+pub fn compress_diff(text: &str, ctx: &Context) -> Result<TextOutcome, TextError> {
+    super::lossy_allowed(ctx)?;
+    let lines = lines_of(text);
+    let n = lines.len();
+    let files = parse(&lines);
+    if files.is_empty() {
+        return Err(TextError::NothingToDrop("no file diffs were found"));
+    }
+    let trimmed = trim(&lines, &files);
+    if trimmed.dropped.is_empty() && ctx.counter.input_up_to(ctx.budget).is_some() {
         return Err(TextError::NothingToDrop("the diff has nothing but changes"));
     }
-    let mut out = String::with_capacity(text.len() / 2);
-    for (i, line) in lines.iter().enumerate() {
-        if keep[i] {
-            out.push_str(line);
-            if let Some(note) = notes.get(&i) {
-                if !out.ends_with('\n') {
-                    out.push('\n');
+    // `index` lines of file headers are never shown.
+    let mut hidden = vec![false; n];
+    for f in &files {
+        for i in f.start..f.header_end {
+            hidden[i] = lines[i].starts_with("index ");
+        }
+    }
+    let cost = |i: usize| {
+        if hidden[i] {
+            0
+        } else {
+            estimate(lines[i]).max(1)
+        }
+    };
+
+    let mut in_file = vec![false; n];
+    for f in &files {
+        in_file[f.start..f.end].fill(true);
+    }
+    let mut units = other_units(&lines, &in_file, ctx.budget, &cost);
+    let query_rank = query_hunks(&lines, &files, ctx);
+    let mut ranker = Ranker {
+        lines: &lines,
+        trimmed: &trimmed,
+        cost: &cost,
+        query_rank: &query_rank,
+        terms: &ctx.query.exact,
+        piece_cap: (ctx.budget / 6).max(40),
+        header_share: ctx.budget / 4,
+        header_spent: 0,
+        units: &mut units,
+    };
+    for (f, file) in files.iter().enumerate() {
+        ranker.file(f, file);
+    }
+
+    let layout = Layout {
+        lines: &lines,
+        files: &files,
+        in_file: &in_file,
+        trimmed: &trimmed,
+    };
+    let mut render = |keep: &[bool], detail: Detail, key: &Key| layout.render(keep, detail, key);
+    let plan = fit::Plan {
+        kind: "diff",
+        original: text,
+        lines: &lines,
+        units,
+    };
+    let fitted = plan.fit(&cost, ctx, &mut render);
+    let hunk_headers: Vec<bool> = {
+        let mut v = vec![false; n];
+        for f in &files {
+            for h in &f.hunks {
+                v[h.header] = true;
+            }
+        }
+        v
+    };
+    let tally = layout.tally(&fitted.keep);
+    let stored = plan.store_and_render(
+        fitted,
+        // Hunk headers are shown recounted or as notes, `index` lines not at all.
+        &|i| !hunk_headers[i] && cost(i) > 0,
+        ctx,
+        &mut render,
+    )?;
+    let mut dropped = trimmed.dropped.clone();
+    dropped.insert("budget".into(), tally.over_budget);
+    dropped.insert("hunks shown in part".into(), tally.partial);
+    Ok(TextOutcome {
+        output: stored.output,
+        strategy: "diff-trim",
+        ccr_keys: vec![stored.key],
+        details: TextDetails {
+            lines_before: n,
+            lines_kept: stored.kept,
+            groups: files.len(),
+            dropped,
+        },
+    })
+}
+
+/// The units of the lines outside the files: the commit's header and subject first (and the
+/// `Only in` lines of `diff -r`, which name files), the rest of the message, a diffstat and
+/// trailers within an eighth of the budget, then the rest.
+fn other_units(
+    lines: &[&str],
+    in_file: &[bool],
+    budget: usize,
+    cost: &dyn Fn(usize) -> usize,
+) -> Vec<Unit> {
+    const HEADS: &[&str] = &[
+        "commit ",
+        "Author:",
+        "AuthorDate:",
+        "Commit:",
+        "CommitDate:",
+        "Date:",
+        "Merge:",
+        "From ",
+        "Subject:",
+        "Only in ",
+    ];
+    let mut units = Vec::new();
+    let mut spent = 0usize;
+    let mut subject_seen = false;
+    let mut last: Option<(u8, u64)> = None;
+    for i in (0..lines.len()).filter(|&i| !in_file[i]) {
+        let c = content(lines[i]);
+        let head = HEADS.iter().any(|p| c.starts_with(p));
+        let (t, o) = if c.trim().is_empty() {
+            // A blank line goes with the line above it.
+            last.map_or((tier::REST, u64::MAX), |(t, o)| (t, o.saturating_add(1)))
+        } else if head || (!subject_seen && c.starts_with("    ")) {
+            subject_seen |= !head || c.starts_with("Subject:");
+            (tier::NAMES, i as u64)
+        } else if spent + cost(i) <= budget / 8 {
+            spent += cost(i);
+            (tier::OUTLINE, (1 << 60) + i as u64)
+        } else {
+            (tier::REST, i as u64)
+        };
+        last = Some((t, o));
+        units.push(Unit::line(i, t, o));
+    }
+    units
+}
+
+/// The hunks the query is about, by rank (keyed by their header line): hunks whose changed
+/// lines hold its exact terms or rank high for its words, and the hunks of files whose path
+/// names them.
+fn query_hunks(lines: &[&str], files: &[FileDiff], ctx: &Context) -> HashMap<usize, u64> {
+    let hunks: Vec<(usize, &Hunk)> = files
+        .iter()
+        .enumerate()
+        .flat_map(|(f, file)| file.hunks.iter().map(move |h| (f, h)))
+        .collect();
+    let texts: Vec<Vec<&str>> = hunks
+        .iter()
+        .map(|(_, h)| {
+            (h.header + 1..h.end)
+                .filter(|&i| matches!(body_kind(lines[i]), Some(Body::Added | Body::Removed)))
+                .map(|i| lines[i])
+                .collect()
+        })
+        .collect();
+    let scores = bm25(&texts, &ctx.query.words);
+    let top = scores.iter().copied().fold(0.0, f64::max);
+    let path_hit: Vec<bool> = files
+        .iter()
+        .map(|f| {
+            let path_words: Vec<String> = words(&f.path).collect();
+            ctx.query.exact.iter().any(|t| contains_exact(&f.path, t))
+                || ctx.query.words.iter().any(|w| path_words.contains(w))
+        })
+        .collect();
+    let mut asked: Vec<usize> = (0..hunks.len())
+        .filter(|&k| {
+            let exact = texts[k]
+                .iter()
+                .any(|l| ctx.query.exact.iter().any(|t| contains_exact(l, t)));
+            exact || path_hit[hunks[k].0] || (top > 0.0 && scores[k] >= 0.5 * top)
+        })
+        .collect();
+    asked.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    asked
+        .into_iter()
+        .enumerate()
+        .map(|(r, k)| (hunks[k].1.header, r as u64))
+        .collect()
+}
+
+/// Cuts each file into ranked units (see the module docs).
+struct Ranker<'a> {
+    lines: &'a [&'a str],
+    trimmed: &'a Trimmed,
+    cost: &'a dyn Fn(usize) -> usize,
+    query_rank: &'a HashMap<usize, u64>,
+    /// The query's exact terms.
+    terms: &'a [String],
+    /// A run of lines costing more than this is ranked changed line by changed line.
+    piece_cap: usize,
+    /// Hunk headers go first within this share of the budget.
+    header_share: usize,
+    header_spent: usize,
+    units: &'a mut Vec<Unit>,
+}
+
+impl Ranker<'_> {
+    /// File `f`: its `diff` line names it (a file without hunks, a rename or a mode change, is
+    /// named by its whole header); the rest of its header goes with its first hunk's header,
+    /// which it comes right before; then its hunks.
+    fn file(&mut self, f: usize, file: &FileDiff) {
+        let name_end = if file.hunks.is_empty() {
+            file.header_end
+        } else {
+            file.start + 1 + telling_header(&self.lines[file.start + 1..file.header_end])
+        };
+        // Names in the order of the input, among the commit's header and `Only in` lines.
+        self.units.push(Unit {
+            start: file.start,
+            end: name_end,
+            tier: tier::NAMES,
+            order: file.start as u64,
+        });
+        let total: usize = file
+            .hunks
+            .iter()
+            .flat_map(|h| h.header + 1..h.end)
+            .filter(|&i| self.trimmed.worth[i])
+            .count();
+        let mut done = 0usize;
+        for (hunk_no, h) in file.hunks.iter().enumerate() {
+            let order = share_order(done, total, f);
+            let from = if hunk_no == 0 { name_end } else { h.header };
+            let header_cost: usize = (from..=h.header).map(self.cost).sum();
+            let (tier, order) = if self.header_spent + header_cost <= self.header_share {
+                self.header_spent += header_cost;
+                (tier::OUTLINE, (1 << 48) + order)
+            } else {
+                (tier::LONGEST, order)
+            };
+            self.units.push(Unit {
+                start: from,
+                end: h.header + 1,
+                tier,
+                order,
+            });
+            let at = Place {
+                f,
+                hunk_no,
+                hunks: file.hunks.len(),
+                total,
+            };
+            done = self.hunk(h, at, done);
+        }
+    }
+
+    /// The units of hunk `h`'s body; `done` lines of its file worth showing came before it.
+    /// Returns the count after it.
+    fn hunk(&mut self, h: &Hunk, at: Place, mut done: usize) -> usize {
+        let (lines, worth) = (self.lines, &self.trimmed.worth);
+        let changed_line =
+            |i: usize| matches!(body_kind(lines[i]), Some(Body::Added | Body::Removed));
+        let changed: Vec<usize> = (h.header + 1..h.end)
+            .filter(|&i| worth[i] && (h.range.is_none() || changed_line(i)))
+            .collect();
+        let longest = longest(lines, &changed);
+        let query = self.query_rank.get(&h.header).copied();
+        // In a hunk shown in part anyway, a run of nothing but braces and blank lines says
+        // nothing.
+        let partial = (h.header + 1..h.end).any(|i| !worth[i] && changed_line(i));
+        // A hunk's longest line comes with every file's first hunks, before any file's later
+        // ones.
+        // In a hunk the query is about, the lines holding its exact terms come before the
+        // rest of any such hunk.
+        let rank_of = |holds_longest: bool, share: u64, holds_term: bool| match query {
+            Some(r) => (
+                tier::QUERY,
+                (u64::from(!holds_term) << 60) | (r << 32) | (share >> 32),
+            ),
+            None if holds_longest => (tier::LONGEST, share_order(at.hunk_no, at.hunks, at.f)),
+            None => (tier::CHANGES, share),
+        };
+        // Runs of lines worth showing: each a hunk of its own when shown whole.
+        let mut i = h.header + 1;
+        while i < h.end {
+            if !worth[i] {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < h.end && worth[i] {
+                i += 1;
+            }
+            let run = start..i;
+            if partial && run.clone().all(|k| trivial(lines[k])) {
+                done += run.len();
+                continue;
+            }
+            let pieces = if run.clone().map(self.cost).sum::<usize>() <= self.piece_cap {
+                vec![(start, i)]
+            } else {
+                pieces(lines, run.clone(), h.range.is_none())
+            };
+            for (a, b) in pieces {
+                let holds = longest.is_some_and(|l| (a..b).contains(&l));
+                let holds_term = self
+                    .terms
+                    .iter()
+                    .any(|t| (a..b).any(|k| contains_exact(lines[k], t)));
+                let share = share_order(done + a - start, at.total, at.f);
+                let (tier, order) = rank_of(holds, share, holds_term);
+                // The longest line and the query's lines are shown on their own; the others
+                // only after the lines before them in the run, so that what is shown of a
+                // long run is its beginning, not scattered lines that happened to fit.
+                let from = if holds || holds_term { a } else { start };
+                self.units.push(Unit {
+                    start: from,
+                    end: b,
+                    tier,
+                    order,
+                });
+            }
+            done += run.len();
+        }
+        done
+    }
+}
+
+/// Where a hunk is: file `f`, its `hunk_no`th of `hunks`, in a file with `total` lines worth
+/// showing.
+#[derive(Clone, Copy)]
+struct Place {
+    f: usize,
+    hunk_no: usize,
+    hunks: usize,
+    total: usize,
+}
+
+/// A long run of lines cut changed line by changed line, each with the context (and changed
+/// lines of a brace or two) before it and its `\ No newline` line; what follows the last goes
+/// with it. (`every` line counts as
+/// changed in a hunk that is not a patch.)
+fn pieces(lines: &[&str], run: std::ops::Range<usize>, every: bool) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    let mut from = run.start;
+    for line in run.clone() {
+        // A changed line of a brace or two goes with the next, like context.
+        let changed = matches!(body_kind(lines[line]), Some(Body::Added | Body::Removed));
+        if every || changed && !trivial(lines[line]) {
+            let mut end = line + 1;
+            while end < run.end && lines[end].starts_with('\\') {
+                end += 1;
+            }
+            if end > from {
+                out.push((from, end));
+            }
+            from = end;
+        }
+    }
+    match out.last_mut() {
+        Some(last) => last.1 = run.end,
+        None => out.push((run.start, run.end)),
+    }
+    out
+}
+
+/// What an output shows of the diff.
+#[derive(Debug, Default)]
+struct Tally {
+    files_shown: usize,
+    hunks: usize,
+    hunks_shown: usize,
+    /// Hunks shown with some of their changed lines left out.
+    partial: usize,
+    /// Hunks shown that are not patches (combined diffs).
+    opaque: usize,
+    /// Binary files named: no patch for them is shown.
+    binary: usize,
+    /// Lines worth showing that the budget left out.
+    over_budget: usize,
+}
+
+/// How an output is laid out: the lines outside the files as they are, each file's header
+/// and its hunks, recounted.
+struct Layout<'a> {
+    lines: &'a [&'a str],
+    files: &'a [FileDiff],
+    in_file: &'a [bool],
+    trimmed: &'a Trimmed,
+}
+
+impl Layout<'_> {
+    fn tally(&self, keep: &[bool]) -> Tally {
+        let mut t = Tally::default();
+        for f in self.files {
+            let mut shown_any = false;
+            for h in &f.hunks {
+                t.hunks += 1;
+                let body = h.header + 1..h.end;
+                let shown = body.clone().any(|i| keep[i]);
+                t.over_budget += body
+                    .clone()
+                    .filter(|&i| self.trimmed.worth[i] && !keep[i])
+                    .count();
+                if !shown {
+                    continue;
                 }
+                shown_any = true;
+                t.hunks_shown += 1;
+                if h.range.is_none() {
+                    t.opaque += 1;
+                } else if body.clone().any(|i| {
+                    !keep[i]
+                        && matches!(body_kind(self.lines[i]), Some(Body::Added | Body::Removed))
+                }) {
+                    t.partial += 1;
+                }
+            }
+            let named_whole = keep[f.start] && f.hunks.is_empty();
+            t.files_shown += usize::from(shown_any || named_whole);
+            t.binary += usize::from(named_whole && f.binary);
+        }
+        t
+    }
+
+    fn render(&self, keep: &[bool], detail: Detail, key: &Key) -> String {
+        let mut out = String::new();
+        let mut at = 0;
+        for f in self.files {
+            self.other_lines(&mut out, keep, at, f.start);
+            self.file(&mut out, keep, detail, f);
+            at = f.end;
+        }
+        self.other_lines(&mut out, keep, at, self.lines.len());
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&marker(key, &self.summary(keep)));
+        out.push('\n');
+        out
+    }
+
+    fn push(&self, out: &mut String, line: &str) {
+        out.push_str(line);
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+
+    fn other_lines(&self, out: &mut String, keep: &[bool], from: usize, to: usize) {
+        for i in (from..to).filter(|&i| keep[i] && !self.in_file[i]) {
+            self.push(out, self.lines[i]);
+        }
+    }
+
+    fn file(&self, out: &mut String, keep: &[bool], detail: Detail, f: &FileDiff) {
+        let lines = self.lines;
+        let shown_any = f
+            .hunks
+            .iter()
+            .any(|h| (h.header + 1..h.end).any(|i| keep[i]));
+        if !shown_any {
+            if !keep[f.start] {
+                return;
+            }
+            if f.hunks.is_empty() {
+                // A rename, a mode change, a binary file: its header is the whole change.
+                for i in (f.start..f.header_end).filter(|&i| !lines[i].starts_with("index ")) {
+                    self.push(out, lines[i]);
+                }
+            } else {
+                let telling = telling_header(&lines[f.start + 1..f.header_end]);
+                let told = &lines[f.start + 1..f.start + 1 + telling];
+                let (added, removed) =
+                    self.counts(f.hunks.iter().flat_map(|h| h.header + 1..h.end));
+                let what = format!(
+                    "{} (+{added} -{removed}) not shown",
+                    plural(f.hunks.len(), "hunk")
+                );
+                if !told.is_empty() && told.iter().all(|l| patch_of_its_own(l)) {
+                    // A mode change or rename is a patch of its own.
+                    self.push(out, lines[f.start]);
+                    told.iter().for_each(|l| self.push(out, l));
+                    out.push_str(&format!("[{what}]\n"));
+                } else {
+                    let told: Vec<&str> = told.iter().map(|l| content(l)).collect();
+                    let told = if told.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", told.join(", "))
+                    };
+                    out.push_str(&format!("[{}{told}: {what}]\n", content(lines[f.start])));
+                }
+            }
+            return;
+        }
+        // A hunk needs its file's header to apply.
+        for i in (f.start..f.header_end).filter(|&i| !lines[i].starts_with("index ")) {
+            self.push(out, lines[i]);
+        }
+        for h in &f.hunks {
+            self.hunk(out, keep, detail, h);
+        }
+    }
+
+    /// Added and removed lines among `range`.
+    fn counts(&self, range: impl Iterator<Item = usize>) -> (usize, usize) {
+        let (mut added, mut removed) = (0, 0);
+        for i in range {
+            match body_kind(self.lines[i]) {
+                Some(Body::Added) => added += 1,
+                Some(Body::Removed) => removed += 1,
+                _ => {}
+            }
+        }
+        (added, removed)
+    }
+
+    fn hunk(&self, out: &mut String, keep: &[bool], detail: Detail, h: &Hunk) {
+        let lines = self.lines;
+        let body = h.header + 1..h.end;
+        if !body.clone().any(|i| keep[i]) {
+            if keep[h.header] {
+                let (added, removed) = self.counts(body.clone());
+                let why = match self.trimmed.notes.get(&h.header) {
+                    Some(note) if note.starts_with("[whitespace-only") => "whitespace only, ",
+                    _ => "",
+                };
+                out.push_str(&format!(
+                    "[{}: {why}+{added} -{removed} not shown]\n",
+                    content(lines[h.header])
+                ));
+            }
+            return;
+        }
+        let note = |out: &mut String, i: usize| {
+            if let Some(note) = self.trimmed.notes.get(&i) {
                 out.push_str(note);
+            }
+        };
+        let Some(range) = &h.range else {
+            self.push(out, lines[h.header]);
+            note(out, h.header);
+            for i in body.filter(|&i| keep[i]) {
+                self.push(out, lines[i]);
+                note(out, i);
+            }
+            return;
+        };
+        // Old and new line numbers of each body line (where it is, or would be, in each); a
+        // side with no lines in the hunk is numbered from the line before it.
+        let old_lines = self.lines_in(&body, Body::Context) + self.lines_in(&body, Body::Removed);
+        let new_lines = self.lines_in(&body, Body::Context) + self.lines_in(&body, Body::Added);
+        let mut old = range.old.saturating_add(usize::from(old_lines == 0));
+        let mut new = range.new.saturating_add(usize::from(new_lines == 0));
+        let mut at: Vec<(usize, usize)> = Vec::with_capacity(body.len());
+        for i in body.clone() {
+            at.push((old, new));
+            match body_kind(lines[i]) {
+                Some(Body::Context) => {
+                    old = old.saturating_add(1);
+                    new = new.saturating_add(1);
+                }
+                Some(Body::Removed) => old = old.saturating_add(1),
+                Some(Body::Added) => new = new.saturating_add(1),
+                _ => {}
+            }
+        }
+        let header = |out: &mut String, shown: &[usize], tail: &str| {
+            let (o, nw) = at[shown[0] - body.start];
+            let count = |side: Body| {
+                shown
+                    .iter()
+                    .filter(|&&k| matches!(body_kind(lines[k]), Some(b) if b == side || b == Body::Context))
+                    .count()
+            };
+            let ending = &lines[h.header][content(lines[h.header]).len()..];
+            let tail = short_tail(tail);
+            out.push_str(&format!(
+                "@@ -{} +{} @@{tail}{}",
+                span(o, count(Body::Removed)),
+                span(nw, count(Body::Added)),
+                if ending.is_empty() { "\n" } else { ending }
+            ));
+        };
+        if body.clone().all(|i| keep[i]) {
+            self.push(out, lines[h.header]);
+            note(out, h.header);
+            for k in body {
+                self.push(out, lines[k]);
+                note(out, k);
+            }
+            return;
+        }
+        let partial = body
+            .clone()
+            .any(|i| !keep[i] && matches!(body_kind(lines[i]), Some(Body::Added | Body::Removed)));
+        if partial {
+            // Changed lines are left out, so no header could make it apply: one header counting
+            // what is shown, and notes for what is not (unless the hunk's note says it).
+            let shown: Vec<usize> = body.clone().filter(|&i| keep[i]).collect();
+            header(out, &shown, &range.tail);
+            note(out, h.header);
+            let gaps = detail == Detail::Full && !self.trimmed.notes.contains_key(&h.header);
+            let mut prev = shown[0];
+            for &k in &shown {
+                if gaps && k > prev + 1 {
+                    let (added, removed) = self.counts(prev + 1..k);
+                    out.push_str(&format!(
+                        "[… {}: +{added} -{removed}]\n",
+                        plural(k - prev - 1, "line")
+                    ));
+                }
+                self.push(out, lines[k]);
+                note(out, k);
+                prev = k;
+            }
+            return;
+        }
+        // Only context was left out: each run of lines is a hunk of its own.
+        let mut i = body.start;
+        let mut first = true;
+        while i < body.end {
+            if !keep[i] {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < body.end && keep[i] {
+                i += 1;
+            }
+            let shown: Vec<usize> = (start..i).collect();
+            header(out, &shown, if first { &range.tail } else { "" });
+            if first {
+                note(out, h.header);
+            }
+            first = false;
+            for &k in &shown {
+                self.push(out, lines[k]);
+                note(out, k);
             }
         }
     }
-    let summary = format!(
-        "the full diff: {} of {n} lines omitted here ({}); {} files",
-        n - kept,
-        super::top_counts(&dropped, 4),
-        starts.len()
-    );
-    finish(
-        ctx,
-        out,
-        text,
-        &summary,
-        "diff-trim",
-        TextDetails {
-            lines_before: n,
-            lines_kept: kept,
-            groups: starts.len(),
-            dropped,
-        },
-    )
+
+    /// Lines of `kind` in `range`.
+    fn lines_in(&self, range: &std::ops::Range<usize>, kind: Body) -> usize {
+        range
+            .clone()
+            .filter(|&i| body_kind(self.lines[i]) == Some(kind))
+            .count()
+    }
+
+    fn summary(&self, keep: &[bool]) -> String {
+        let t = self.tally(keep);
+        let n = self.lines.len();
+        let shown = (0..n).filter(|&i| keep[i]).count();
+        let mut s = format!(
+            "{} of {n} lines omitted; {} of {} hunks, {} of {} files shown",
+            n - shown,
+            t.hunks_shown,
+            t.hunks,
+            t.files_shown,
+            self.files.len()
+        );
+        let mut cut = Vec::new();
+        if t.partial > 0 {
+            cut.push(format!("{} cut", plural(t.partial, "hunk")));
+        }
+        if t.opaque > 0 {
+            cut.push(format!("{} combined or cut off", plural(t.opaque, "hunk")));
+        }
+        if t.binary > 0 {
+            cut.push(plural(t.binary, "binary file"));
+        }
+        if !cut.is_empty() {
+            s.push_str(&format!("; not an applicable patch ({})", cut.join(", ")));
+        } else if t.hunks_shown > 0 {
+            s.push_str("; applies as a patch");
+        }
+        s
+    }
+}
+
+/// The text after a recounted hunk header's ranges (git's function context): a function's
+/// name helps, a whole sentence of a document does not, so it is cut at a word boundary.
+fn short_tail(tail: &str) -> std::borrow::Cow<'_, str> {
+    const MAX: usize = 48;
+    if tail.len() <= MAX {
+        return tail.into();
+    }
+    let mut end = MAX;
+    while !tail.is_char_boundary(end) {
+        end -= 1;
+    }
+    // At a space, so that a name is not cut (a long first name is kept whole).
+    let cut = match tail[..end].rfind(' ').filter(|&i| i > 16) {
+        Some(i) => i,
+        None => tail[end..].find(' ').map_or(tail.len(), |i| end + i),
+    };
+    if cut >= tail.len() {
+        return tail.into();
+    }
+    format!("{} …", &tail[..cut]).into()
+}
+
+/// A body line with no more than three characters of text (`}`, `});`, `end`, a blank line).
+fn trivial(line: &str) -> bool {
+    content(line).get(1..).unwrap_or("").trim().len() <= 3
+}
+
+/// `1 hunk`, `2 hunks`.
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// A hunk header's range for `count` lines from line `first`: `first,count`, `first` alone
+/// for one line, and the line before for none (git's spelling).
+fn span(first: usize, count: usize) -> String {
+    match count {
+        0 => format!("{},0", first.saturating_sub(1)),
+        1 => first.to_string(),
+        _ => format!("{first},{count}"),
+    }
 }
 
 #[cfg(test)]
@@ -525,10 +1516,44 @@ mod tests {
         assert!(out.contains("+use crate::compute;"), "{out}");
         assert!(!out.contains("value_3"), "{out}");
         let key = &crate::ccr::marker_keys(&out)[0];
+        let bytes = crate::ccr::Store::get(&store, "t", key).unwrap();
+        let e = crate::ccr::entry::decode(&bytes).unwrap();
+        assert!(e.original == diff.as_bytes(), "the whole diff is stored");
+    }
+
+    #[test]
+    fn long_function_contexts_are_cut_between_words() {
+        assert_eq!(short_tail(" fn a() {"), " fn a() {");
+        let sentence = " iteration; the per-process figure in the table above is the honest one";
         assert_eq!(
-            crate::ccr::Store::get(&store, "t", key).unwrap(),
-            diff.as_bytes()
+            short_tail(sentence),
+            " iteration; the per-process figure in the table …"
         );
+        let name = " fn redis_down_or_going_away_is_a_clear_error_and_recovers_within_a_second() {";
+        assert_eq!(
+            short_tail(name),
+            " fn redis_down_or_going_away_is_a_clear_error_and_recovers_within_a_second() …"
+        );
+    }
+
+    #[test]
+    fn hostile_hunk_headers_do_not_panic_nor_pass_for_patches() {
+        let big = "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -18446744073709551615,2 +18446744073709551615,2 @@\n a\n-b\n+c\n";
+        let huge =
+            "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -99999999999999999999999 +1 @@\n-b\n+c\n";
+        let short = "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,9 +1,9 @@\n a\n-b\n+c\n";
+        for text in [big, huge, short] {
+            let text = text.repeat(40);
+            let (out, _) = crate::context::with_context(&text, "", 200, |ctx| {
+                compress_diff(&text, ctx).map(|o| o.output)
+            });
+            let out = out.unwrap();
+            assert!(out.lines().count() > 1, "{out}");
+            // A hunk whose body is not what its header counts is never called a patch.
+            if text.starts_with(short) && out.contains("\n a\n") {
+                assert!(out.contains("not an applicable patch"), "{out}");
+            }
+        }
     }
 
     #[test]

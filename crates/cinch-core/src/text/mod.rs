@@ -20,7 +20,7 @@ pub mod table;
 pub mod testrun;
 pub(crate) mod trace;
 
-use crate::ccr::{marker, Key, StoreError};
+use crate::ccr::{Key, StoreError};
 use crate::context::Context;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -97,29 +97,6 @@ pub(crate) fn lossy_allowed(ctx: &Context) -> Result<(), TextError> {
         ));
     }
     Ok(())
-}
-
-/// Stores `stored` (what `output` leaves out) and ends `output` with the marker line naming it.
-pub(crate) fn finish(
-    ctx: &Context,
-    mut output: String,
-    stored: &str,
-    summary: &str,
-    strategy: &'static str,
-    details: TextDetails,
-) -> Result<TextOutcome, TextError> {
-    let key = ctx.store.put(ctx.namespace, stored.as_bytes())?;
-    if !output.is_empty() && !output.ends_with('\n') {
-        output.push('\n');
-    }
-    output.push_str(&marker(&key, summary));
-    output.push('\n');
-    Ok(TextOutcome {
-        output,
-        strategy,
-        ccr_keys: vec![key],
-        details,
-    })
 }
 
 /// `a 3, b 2, c 1` for the largest counts first, at most `n` of them.
