@@ -102,7 +102,11 @@ async fn tool_results_are_compressed_the_same_way_every_time() {
             .unwrap()
             .parse()
             .unwrap();
-        assert!(after * 5 < before, "{before} -> {after}");
+        // Over the budget, the result is cut to the budget and no further.
+        assert!(
+            after <= cinch_core::DEFAULT_BUDGET && after * 4 < before,
+            "{before} -> {after}"
+        );
     }
     let reqs = up.requests();
     assert_eq!(reqs[0].body, reqs[1].body, "same history, same bytes");
