@@ -34,10 +34,11 @@ enum Command {
         /// What the agent is asking; decides what is kept.
         #[arg(long, default_value = "")]
         query: String,
-        /// Force the content kind (json, log, search, diff, code, prose) instead of detecting it.
+        /// Force the content kind instead of detecting it: json, log, tests, search, diff,
+        /// gitlog, code, table, paths, config, prose or lines (kept as lines, never cut).
         #[arg(long)]
         kind: Option<Kind>,
-        /// Token budget for the output; above it, rows are dropped into the store.
+        /// Token budget for the output, a cap: above it, what is left out goes to the store.
         #[arg(long, default_value_t = DEFAULT_BUDGET)]
         budget: usize,
         /// Tokenizer to count with (o200k_base, cl100k_base).
@@ -97,7 +98,6 @@ enum Command {
     Proxy(ProxyArgs),
 }
 
-/// Where entries go: the store and the namespace inside it.
 /// Settings of `cinch proxy` that override the config file.
 #[derive(clap::Args)]
 struct ProxyArgs {
@@ -124,6 +124,7 @@ struct ProxyArgs {
     kompress: KompressArgs,
 }
 
+/// Where entries go: the store and the namespace inside it.
 #[derive(clap::Args)]
 struct StoreAt {
     /// Store URL: sqlite:PATH[?ttl=7d&capacity=1GiB], a path, or memory:.
