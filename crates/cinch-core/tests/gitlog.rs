@@ -253,6 +253,26 @@ fn generated_log() -> String {
     out
 }
 
+/// This repository's own `git log -p -n 30` (each commit's patch cut to its first lines),
+/// whose subjects are whole paragraphs: they are cut to a common length so that all 30
+/// commits are listed, with the budget held.
+#[test]
+fn thirty_commits_with_paragraph_long_subjects_are_all_listed() {
+    let text = sample("gitlog_patch_30_long_subjects.txt");
+    let commits = hashes(&text);
+    assert_eq!(commits.len(), 30);
+    let (r, store) = run(&text, "", 2000);
+    assert!(r.tokens_after <= 2000, "{}", r.tokens_after);
+    for h in &commits {
+        assert!(
+            r.output.contains(&h[..10]),
+            "commit {h} not listed:\n{}",
+            r.output
+        );
+    }
+    assert_eq!(stored(&r, &store), text.as_bytes());
+}
+
 #[test]
 fn a_generated_30_commit_patch_log_lists_every_commit_at_2000() {
     let text = generated_log();

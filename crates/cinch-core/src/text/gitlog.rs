@@ -1815,6 +1815,9 @@ const LISTING_SLACK: usize = 16;
 /// The fewest tokens a subject is cut to when not every listing fits whole.
 const SUBJECT_MIN: usize = 16;
 
+/// Tokens a cut subject takes beyond its prefix: the ` …` and the line break.
+const CUT_MARK: usize = 3;
+
 /// Lines shown cut: any line over a quarter of the budget, and, when the commits' listings
 /// would not all fit whole in `room` tokens but would all fit cut, the longest subjects, to a
 /// common length (never under [`SUBJECT_MIN`] tokens). Also whether every listing fits.
@@ -1843,7 +1846,13 @@ fn cuts(
             (c.listing, line, ctx.counter.count(h))
         })
         .collect();
-    let need = |limit: usize| -> usize { subjects.iter().map(|&(_, s, h)| s.min(limit) + h).sum() };
+    // A cut subject ends in ` …` and its own line break, which its prefix's count lacks.
+    let need = |limit: usize| -> usize {
+        subjects
+            .iter()
+            .map(|&(_, s, h)| if s > limit { limit + CUT_MARK } else { s } + h)
+            .sum()
+    };
     // Cut only when that lists every commit; otherwise as many as fit are listed whole.
     if need(cap) > room && need(SUBJECT_MIN) <= room {
         // The largest common length that fits, found by bisection.
@@ -1865,6 +1874,25 @@ fn cuts(
     }
     let fits = need(cap) <= room;
     (cut, fits)
+}
+
+/// The estimated cost of showing line `i` (with its commit's header note when it is a
+/// listing), or of a commit's note for the virtual lines past the text's.
+fn listed_cost(
+    view: &View,
+    listing_of: &HashMap<usize, usize>,
+    note_cost: &[usize],
+    i: usize,
+) -> usize {
+    let n = view.lines.len();
+    if i >= n {
+        return note_cost[i - n];
+    }
+    let line = match view.cut.get(&i) {
+        Some(&shown) => estimate(&content(view.lines[i])[..shown]) + 3,
+        None => estimate(view.lines[i]).max(1),
+    };
+    line + listing_of.get(&i).map_or(0, |&k| estimate(&view.heads[k]))
 }
 
 /// Compresses a git log (see the module docs).
@@ -1895,21 +1923,9 @@ pub fn compress_gitlog(text: &str, ctx: &Context) -> Result<TextOutcome, TextErr
     };
     // What the output takes with no commit in it (the marker), for measuring the listings.
     let empty = view.render(&nothing, Detail::Terse, &Key::of(b"cinch gitlog"));
-    let room = ctx
+    let mut room = ctx
         .budget
         .saturating_sub(ctx.counter.count(&empty) + LISTING_SLACK);
-    let (cut, listings_fit) = cuts(&log, &lines, &view.heads, room, ctx);
-    view.cut = cut;
-    let view = view;
-    let units = Ranker {
-        log: &log,
-        lines: &lines,
-        hits: &hits,
-        note_cost: &note_cost,
-        listings_fit,
-        units: Vec::with_capacity(n + nc),
-    }
-    .rank();
     let listing_of: HashMap<usize, usize> = log
         .commits
         .iter()
@@ -1917,28 +1933,47 @@ pub fn compress_gitlog(text: &str, ctx: &Context) -> Result<TextOutcome, TextErr
         .filter(|(_, c)| c.full)
         .map(|(k, c)| (c.listing, k))
         .collect();
-    let cost = |i: usize| -> usize {
-        if i >= n {
-            return note_cost[i - n];
-        }
-        let line = match view.cut.get(&i) {
-            Some(&shown) => estimate(&content(lines[i])[..shown]) + 3,
-            None => estimate(lines[i]).max(1),
-        };
-        line + listing_of.get(&i).map_or(0, |&k| estimate(&view.heads[k]))
-    };
     // Virtual lines past the text's stand for the commits' notes.
     let all: Vec<&str> = lines.iter().copied().chain((0..nc).map(|_| "")).collect();
-    let plan = fit::Plan {
-        kind: "gitlog",
-        original: text,
-        lines: &all,
-        units,
+    // The listings are measured before the output is rendered, so when the rendered output
+    // turns out not to hold them all, they are cut shorter, by what was missing, and fitted
+    // again.
+    let mut attempts = 0;
+    let (plan, fitted) = loop {
+        attempts += 1;
+        let (cut, listings_fit) = cuts(&log, &lines, &view.heads, room, ctx);
+        view.cut = cut;
+        let units = Ranker {
+            log: &log,
+            lines: &lines,
+            hits: &hits,
+            note_cost: &note_cost,
+            listings_fit,
+            units: Vec::with_capacity(n + nc),
+        }
+        .rank();
+        let cost = |i: usize| listed_cost(&view, &listing_of, &note_cost, i);
+        let plan = fit::Plan {
+            kind: "gitlog",
+            original: text,
+            lines: &all,
+            units,
+        };
+        let mut render = |keep: &[bool], detail: Detail, key: &Key| view.render(keep, detail, key);
+        let mut fitted = plan.fit(&cost, ctx, &mut render);
+        fitted.keep = view.effective(&fitted.keep);
+        let missing: usize = listing_of
+            .keys()
+            .filter(|&&i| !fitted.keep[i])
+            .map(|&i| cost(i))
+            .sum();
+        if !listings_fit || missing == 0 || attempts == 3 || missing >= room {
+            break (plan, fitted);
+        }
+        room -= missing;
     };
-    let mut render = |keep: &[bool], detail: Detail, key: &Key| view.render(keep, detail, key);
-    let mut fitted = plan.fit(&cost, ctx, &mut render);
-    fitted.keep = view.effective(&fitted.keep);
     let shown = fitted.keep.clone();
+    let mut render = |keep: &[bool], detail: Detail, key: &Key| view.render(keep, detail, key);
     let stored = plan.store_and_render(
         fitted,
         &|i| i < n && !view.cut.contains_key(&i),
