@@ -129,6 +129,7 @@ min_bytes = 100
 
 [policy.tools.Bash]
 budget = 500
+kind = "log"
 
 [policy.tools.Grep]
 compress = false
@@ -138,6 +139,7 @@ compress = false
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.policy.min_bytes, 100);
         assert_eq!(c.policy.tools["Bash"].budget, Some(500));
+        assert_eq!(c.policy.tools["Bash"].kind, Some(cinch_core::Kind::Log));
         assert!(!c.policy.tools["Grep"].compress);
         assert_eq!(c.openai_upstream, "https://api.openai.com");
     }

@@ -92,6 +92,14 @@ impl Kind {
 #[error("unknown kind {0:?} (expected json, log, tests, search, diff, gitlog, code, table, paths, config, prose or lines)")]
 pub struct UnknownKind(String);
 
+/// Read from a name, with the aliases `--kind` takes (`csv`, `yaml`, `grep`).
+impl<'de> serde::Deserialize<'de> for Kind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl FromStr for Kind {
     type Err = UnknownKind;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

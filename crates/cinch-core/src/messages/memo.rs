@@ -42,13 +42,20 @@ impl Decision {
 /// The identity of an output: a BLAKE3 hash of everything its compression depends on.
 pub(crate) type Id = [u8; 32];
 
-pub(crate) fn id(namespace: &str, out: &ToolOutput, budget: usize, tokenizer: Tokenizer) -> Id {
+pub(crate) fn id(
+    namespace: &str,
+    out: &ToolOutput,
+    budget: usize,
+    kind: Option<Kind>,
+    tokenizer: Tokenizer,
+) -> Id {
     let mut h = blake3::Hasher::new();
     for part in [
         namespace,
         out.tool.as_deref().unwrap_or(""),
         &out.query,
         tokenizer.name(),
+        kind.map_or("", Kind::name),
     ] {
         h.update(&(part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());

@@ -87,6 +87,10 @@ pub struct ToolRule {
     /// Token budget for its output instead of the policy's.
     #[serde(default)]
     pub budget: Option<usize>,
+    /// What its output is (`search` for a grep tool, `paths` for a glob tool), instead of
+    /// detecting it: the tool's name is surer than a look at the first lines.
+    #[serde(default)]
+    pub kind: Option<Kind>,
 }
 
 fn yes() -> bool {
@@ -131,14 +135,29 @@ fn tool_key(name: &str) -> String {
     base.to_lowercase()
 }
 
+/// What the policy says about one tool's output.
+#[derive(Debug, Default)]
+struct Applied {
+    /// Its budget, when the tool has its own.
+    budget: Option<usize>,
+    /// Its kind, when the tool's rule names one.
+    kind: Option<Kind>,
+    /// Why it is sent whole, if it is.
+    whole: Option<String>,
+}
+
 impl Policy {
-    /// The rule for `tool`, and why its output is left whole if it is.
-    fn rule(&self, tool: Option<&str>) -> (Option<usize>, Option<String>) {
+    /// The rule for `tool`.
+    fn rule(&self, tool: Option<&str>) -> Applied {
+        let whole = |reason: String| Applied {
+            whole: Some(reason),
+            ..Applied::default()
+        };
         let Some(name) = tool else {
-            return (None, None);
+            return Applied::default();
         };
         if name == retrieve::TOOL_NAME {
-            return (None, Some("retrieved on the model's request".into()));
+            return whole("retrieved on the model's request".into());
         }
         let key = tool_key(name);
         let rule = self
@@ -146,15 +165,18 @@ impl Policy {
             .iter()
             .find(|(k, _)| k.as_str() == name || tool_key(k) == key);
         match rule {
-            Some((_, r)) if !r.compress => (None, Some(format!("policy: {name} is sent whole"))),
-            Some((_, r)) => (r.budget, None),
-            None if self.protect_exact_content && EXACT_CONTENT_TOOLS.contains(&key.as_str()) => (
-                None,
-                Some(format!(
+            Some((_, r)) if !r.compress => whole(format!("policy: {name} is sent whole")),
+            Some((_, r)) => Applied {
+                budget: r.budget,
+                kind: r.kind,
+                whole: None,
+            },
+            None if self.protect_exact_content && EXACT_CONTENT_TOOLS.contains(&key.as_str()) => {
+                whole(format!(
                     "protected: {name} returns exact content the agent may edit"
-                )),
-            ),
-            None => (None, None),
+                ))
+            }
+            None => Applied::default(),
         }
     }
 }
@@ -297,9 +319,9 @@ fn decide(
     policy: &Policy,
     session: &Session,
 ) -> (std::sync::Arc<Decision>, bool) {
-    let (budget, protected) = policy.rule(out.tool.as_deref());
-    let budget = budget.unwrap_or(policy.budget);
-    let id = memo::id(session.namespace, out, budget, session.tokenizer);
+    let rule = policy.rule(out.tool.as_deref());
+    let budget = rule.budget.unwrap_or(policy.budget);
+    let id = memo::id(session.namespace, out, budget, rule.kind, session.tokenizer);
     if let Some(d) = session.memo.get(&id) {
         return (d, true);
     }
@@ -318,7 +340,7 @@ fn decide(
             tokens: tokens(),
         }
     };
-    let decision = if let Some(reason) = protected {
+    let decision = if let Some(reason) = rule.whole {
         Decision::Whole {
             reason,
             tokens: tokens(),
@@ -342,7 +364,7 @@ fn decide(
     } else if session.deadline.is_some_and(|d| Instant::now() >= d) {
         durable("the request's compression deadline had passed".into())
     } else {
-        compress_output(out, budget, session)
+        compress_output(out, budget, rule.kind, session)
     };
     (session.memo.put(id, decision), false)
 }
@@ -352,7 +374,12 @@ fn count(tokenizer: Tokenizer, raw: &str) -> usize {
     tokenizer.count(&text)
 }
 
-fn compress_output(out: &view::ToolOutput, budget: usize, session: &Session) -> Decision {
+fn compress_output(
+    out: &view::ToolOutput,
+    budget: usize,
+    kind: Option<Kind>,
+    session: &Session,
+) -> Decision {
     let Ok(text) = serde_json::from_str::<String>(out.raw) else {
         return Decision::Whole {
             reason: "the output is not a valid JSON string".into(),
@@ -361,7 +388,7 @@ fn compress_output(out: &view::ToolOutput, budget: usize, session: &Session) -> 
     };
     let opts = Options {
         query: out.query.clone(),
-        kind: None,
+        kind,
         budget,
         tokenizer: session.tokenizer,
         namespace: session.namespace.to_string(),

@@ -278,6 +278,7 @@ fn policy_rules_protect_and_budget_tools() {
         ToolRule {
             compress: false,
             budget: None,
+            kind: None,
         },
     );
     let out = compress_messages(Api::Anthropic, body.as_bytes(), &policy, &env.session());
@@ -290,12 +291,12 @@ fn policy_rules_protect_and_budget_tools() {
     // An MCP-qualified read is protected like a plain one.
     assert!(Policy::default()
         .rule(Some("mcp__fs__read_file"))
-        .1
+        .whole
         .is_some());
-    assert!(Policy::default().rule(Some("Grep")).1.is_none());
+    assert!(Policy::default().rule(Some("Grep")).whole.is_none());
     let parsed: Policy =
         serde_json::from_str(r#"{"min_bytes": 10, "tools": {"Grep": {"budget": 300}}}"#).unwrap();
-    assert_eq!(parsed.rule(Some("grep")).0, Some(300));
+    assert_eq!(parsed.rule(Some("grep")).budget, Some(300));
     assert!(serde_json::from_str::<Policy>(r#"{"tols": {}}"#).is_err());
 }
 
@@ -422,4 +423,20 @@ fn retrieval_answers_from_the_store() {
         },
     );
     assert!(bad.contains("not a cinch key"));
+}
+
+#[test]
+fn a_tool_rule_can_name_the_kind_of_its_output() {
+    let env = Env::new();
+    let body = anthropic_body(false);
+    let detected = env.run(Api::Anthropic, &body);
+    assert_eq!(detected.report.outputs[0].kind, Some(Kind::Log));
+    let policy: Policy = serde_json::from_str(r#"{"tools": {"Bash": {"kind": "lines"}}}"#).unwrap();
+    let out = compress_messages(Api::Anthropic, body.as_bytes(), &policy, &env.session());
+    assert_eq!(out.report.outputs[0].kind, Some(Kind::Lines));
+    assert_eq!(out.report.outputs[0].strategy, Some("lines"));
+    // A name `--kind` would not take is an error in the config, not a silent default.
+    let err = serde_json::from_str::<Policy>(r#"{"tools": {"Bash": {"kind": "spreadsheet"}}}"#)
+        .unwrap_err();
+    assert!(err.to_string().contains("unknown kind"), "{err}");
 }
