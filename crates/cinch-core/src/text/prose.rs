@@ -13,8 +13,8 @@
 //! the sections it is about (their heading holds most of its words, or their text ranks high
 //! for them), whole while they fit and otherwise their opening and best-ranked parts; then the
 //! opening of every other section (its first paragraph, or the first sentences of it); then
-//! warnings (`WARNING:`, `> [!CAUTION]`, `**Deprecated**`); then more of the parts that rank
-//! for the query; and, up to half the budget, more paragraphs, a section's second before any
+//! warnings (`WARNING:`, `> [!CAUTION]`, `**Deprecated**`); and, up to half the budget, more of
+//! the parts that rank for the query, then more paragraphs, a section's second before any
 //! section's third (what is asked for and the map of the document come first; the rest is a
 //! retrieval away). A block larger than a quarter of the budget is shown in parts (between its
 //! blank lines, or line by line), each ranked on its own. Badges, HTML layout tags, link
@@ -626,12 +626,13 @@ pub fn compress_prose(text: &str, ctx: &Context) -> Result<TextOutcome, TextErro
         units,
     };
     // What the reader asked for and the map of the document come first, up to the whole
-    // budget; more paragraphs only fill a share of it, the rest being a retrieval away.
+    // budget; parts that only rank for the query and more paragraphs fill a share of it, the
+    // rest being a retrieval away.
     let telling = fit::Plan {
         units: plan
             .units
             .iter()
-            .filter(|u| u.tier < tier::MORE)
+            .filter(|u| u.tier < tier::RANKED)
             .copied()
             .collect(),
         ..plan
