@@ -10,7 +10,7 @@
 //! terms; errors and fatal lines, the first of each error template
 //! with the rarest templates first, each stack trace's key lines (its header, the exception,
 //! each cause, the panic message) and its first and last frames, then the other forms of error
-//! templates; the two lines strongest for the query's words, short traces whole and a line of
+//! templates; the two lines strongest for the query's words (one line a template), short traces whole and a line of
 //! context on either side of each error; warnings, rarest template first, then the inner
 //! frames of long traces, then a few more lines for the query's words; the first and last lines and the first line of every
 //! template, rarest first; the other lines of rare templates and errors; then the rest, spread
@@ -27,7 +27,7 @@ use crate::context::Context;
 use crate::query::{bm25, contains_exact};
 use regex::Regex;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
 
 /// Templates seen at most this often keep all their lines.
@@ -480,8 +480,12 @@ fn rank_query(p: &Parsed, ctx: &Context, r: &mut Ranks) {
             .filter(|&i| best > 0.0 && scores[i] >= QUERY_SHARE * best)
             .collect();
         hits.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
-        // Words of a question ("what errors occurred in this log") match loosely: the best
-        // two lines for them come right after the errors, a few more after the warnings.
+        // Words of a question ("what events occurred in this log") match loosely, often a
+        // word every line of one template has: one line per template, the best, so that the
+        // hits show different things. The best two come right after the errors, a few more
+        // after the warnings.
+        let mut seen = HashSet::new();
+        hits.retain(|&i| seen.insert(p.template_of[i]));
         for (k, i) in hits.into_iter().take(WORD_HITS).enumerate() {
             if k < BEST_WORD_HITS {
                 r.put(i, tier::CONTEXT, k as u64);
@@ -680,6 +684,36 @@ mod tests {
         ] {
             assert!(says_error(loud), "{loud}");
         }
+    }
+
+    /// A word of the question that every line of one template has (a logger named
+    /// `server_external_events`) brings one line of that template, not eight: the query's
+    /// hits show different lines.
+    #[test]
+    fn query_words_bring_one_line_per_template() {
+        let mut text = String::new();
+        for i in 0..50 {
+            text.push_str(&format!(
+                "00:00:{i:02} INFO compute.server_external_events Received events for instances {i}\n"
+            ));
+        }
+        text.push_str(
+            "00:01:00 INFO compute.manager Running usage audit: 3 events dropped, 1 instances\n",
+        );
+        let lines = lines_of(&text);
+        let p = parse(&lines);
+        let (hits, _) =
+            crate::context::with_context(&text, "which events or instances", 2000, |ctx| {
+                let mut r = Ranks(vec![None; lines.len()]);
+                rank_query(&p, ctx, &mut r);
+                r.0.iter()
+                    .enumerate()
+                    .filter_map(|(i, t)| t.map(|_| i))
+                    .collect::<Vec<_>>()
+            });
+        let templates: HashSet<usize> = hits.iter().map(|&i| p.template_of[i]).collect();
+        assert_eq!(hits.len(), templates.len(), "{hits:?}");
+        assert!(hits.contains(&50), "{hits:?}");
     }
 
     #[test]
