@@ -171,6 +171,9 @@ pub fn compress_json(text: &str, s: &Context) -> Result<JsonOutcome, JsonError> 
     // is over, every share shrinks by the overshoot and the rendering is made again.
     let mut scale = s.budget as f64 / size as f64;
     let mut floor = MIN_ARRAY_BUDGET;
+    // Parts outside arrays do not shrink with the shares; once a rendering is no smaller than
+    // the one before, more passes cannot reach the budget, and the cap takes over.
+    let mut last = usize::MAX;
     let (lossy, out, tokens) = loop {
         let mut lossy = Lossy {
             s,
@@ -192,9 +195,10 @@ pub fn compress_json(text: &str, s: &Context) -> Result<JsonOutcome, JsonError> 
             out.pop();
         }
         let tokens = s.counter.count(&out);
-        if tokens <= s.budget || scale < 1e-6 {
+        if tokens <= s.budget || tokens >= last || scale < 1e-6 {
             break (lossy, out, tokens);
         }
+        last = tokens;
         let shrink = s.budget as f64 / tokens as f64 * 0.9;
         scale *= shrink;
         floor = (floor as f64 * shrink) as usize;
