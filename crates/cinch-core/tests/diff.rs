@@ -10,6 +10,7 @@
 mod fixture_check;
 
 use cinch_core::Kind;
+use cinch_core::Store;
 use fixture_check::{check, run, sample, stored_original, Case};
 use proptest::prelude::*;
 use std::process::Command;
@@ -297,4 +298,381 @@ proptest! {
             }
         }
     }
+}
+
+/// One hunk of a generated diff: its first line in the old file and its body lines, each with
+/// its sign.
+type GenHunk = (usize, Vec<String>);
+
+/// A `git show` of `files` (each a path and its hunks), headers counting their lines.
+fn git_show(files: &[(String, Vec<GenHunk>)]) -> String {
+    let mut out = String::from(
+        "commit 0123456789abcdef0123456789abcdef01234567\nAuthor: A <a@x>\nDate:   Mon Jan 1 00:00:00 2024 +0000\n\n    Change things\n\n",
+    );
+    for (path, hunks) in files {
+        out.push_str(&format!(
+            "diff --git a/{path} b/{path}\nindex 1111111..2222222 100644\n--- a/{path}\n+++ b/{path}\n"
+        ));
+        let mut shift = 0isize;
+        for (at, body) in hunks {
+            let old = body.iter().filter(|l| !l.starts_with('+')).count();
+            let new = body.iter().filter(|l| !l.starts_with('-')).count();
+            let new_at = *at as isize + shift;
+            out.push_str(&format!("@@ -{at},{old} +{new_at},{new} @@ fn f() {{\n"));
+            for l in body {
+                out.push_str(l);
+                out.push('\n');
+            }
+            shift += new as isize - old as isize;
+        }
+    }
+    out
+}
+
+/// The shown lines of `output` (notes and the marker aside).
+fn shown(output: &str) -> Vec<&str> {
+    output.lines().filter(|l| !is_note(l)).collect()
+}
+
+#[test]
+fn every_hunk_shows_its_first_change_before_any_hunk_shows_more() {
+    // A file of many hunks, then files of one: each hunk long enough to be cut.
+    let hunk = |f: usize, h: usize| -> GenHunk {
+        let mut body = vec![format!(" fn context_{f}_{h}() {{")];
+        for k in 0..10 {
+            body.push(format!(
+                "-    let value_{f}_{h}_{k} = compute_old(input_{k}, &settings);"
+            ));
+            body.push(format!(
+                "+    let value_{f}_{h}_{k} = compute_new(input_{k}, &settings, true);"
+            ));
+        }
+        body.push(" }".into());
+        (10 + h * 40, body)
+    };
+    let mut files = vec![(
+        "src/many.rs".to_string(),
+        (0..12).map(|h| hunk(0, h)).collect::<Vec<_>>(),
+    )];
+    for f in 1..8 {
+        files.push((format!("src/one_{f}.rs"), vec![hunk(f, 0)]));
+    }
+    let text = git_show(&files);
+    for budget in [1500, 2500] {
+        let (r, store) = run(&text, "", budget);
+        assert_eq!(r.strategy, "diff-trim");
+        assert!(r.tokens_after <= budget);
+        assert!(stored_original(&r, &store) == text.as_bytes());
+        let out = shown(&r.output);
+        // Not everything fits, yet every hunk is there with its first change.
+        assert!(r.output.contains("hunks cut"), "{}", r.output);
+        for (f, (_, hunks)) in files.iter().enumerate() {
+            for h in 0..hunks.len() {
+                let first = format!("-    let value_{f}_{h}_0 = compute_old(input_0, &settings);");
+                assert!(
+                    out.contains(&first.as_str()),
+                    "at {budget}: {first}\n{}",
+                    r.output
+                );
+            }
+        }
+        headers_count_their_lines(&r.output).unwrap();
+    }
+}
+
+#[test]
+fn a_small_hunk_is_shown_whole_or_not_at_all() {
+    // Two changes a few long context lines apart: trimmed to two runs of lines, one hunk.
+    let files: Vec<(String, Vec<GenHunk>)> = (0..24)
+        .map(|f| {
+            let body = vec![
+                format!(" a{f} = 1"),
+                format!("-b{f} = old()"),
+                format!("+b{f} = new()"),
+                format!(" c{f} = 3"),
+                format!(" // a long comment line that costs many tokens, number {f} of them"),
+                format!(" // another long comment line that costs many tokens too, {f}"),
+                format!(" d{f} = 4"),
+                format!("-e{f} = old_value_of_e_and_more_words_to_make_it_longest()"),
+                format!("+e{f} = new()"),
+                format!(" f{f} = 6"),
+            ];
+            (format!("lib/f{f}.py"), vec![(5, body)])
+        })
+        .collect();
+    let text = git_show(&files);
+    for budget in [600, 900, 1300] {
+        let (r, _) = run(&text, "", budget);
+        let out = shown(&r.output);
+        let mut whole = 0;
+        for f in 0..24 {
+            let first = out.contains(&format!("-b{f} = old()").as_str());
+            let second = out.contains(&format!("+e{f} = new()").as_str());
+            assert_eq!(first, second, "lib/f{f}.py at {budget} cut:\n{}", r.output);
+            whole += usize::from(first);
+        }
+        assert!(whole > 0 && whole < 24, "{whole} at {budget}");
+    }
+}
+
+/// Notes in `output` about hunks not shown (`[@@ -a,b +c,d @@…: +x -y not shown]`).
+fn hunk_notes(output: &str) -> Vec<&str> {
+    output
+        .lines()
+        .filter(|l| l.starts_with("[@@") && l.ends_with("not shown]"))
+        .collect()
+}
+
+#[test]
+fn notes_are_written_only_where_they_stand_for_more_than_they_cost() {
+    // One file of forty one-line changes: a note for a hunk not shown would cost about as
+    // much as the hunk.
+    let hunks: Vec<GenHunk> = (0..40)
+        .map(|h| {
+            let body = vec![
+                format!(" let a{h} = 1;"),
+                format!("-let b{h} = 2;"),
+                format!("+let b{h} = 3;"),
+                format!(" let c{h} = 4;"),
+            ];
+            (10 + 20 * h, body)
+        })
+        .collect();
+    let text = git_show(&[("src/small.rs".to_string(), hunks)]);
+    for budget in [200, 400] {
+        let (r, _) = run(&text, "", budget);
+        assert!(r.output.contains("+++ b/src/small.rs"), "{}", r.output);
+        assert!(!r.output.contains("40 of 40 hunks"), "{}", r.output);
+        assert!(hunk_notes(&r.output).is_empty(), "{}", r.output);
+        assert!(!r.output.contains("[…"), "{}", r.output);
+    }
+
+    // A large hunk left out is worth a note; the notes stay within an eighth of the budget.
+    let big: Vec<String> = (0..60)
+        .map(|k| {
+            format!(
+                "+    let generated_{k} = table.lookup(\"entry number {k}\").unwrap_or_default();"
+            )
+        })
+        .collect();
+    let mut files: Vec<(String, Vec<GenHunk>)> = Vec::new();
+    for f in 0..30 {
+        files.push((
+            format!("src/gen_{f}.rs"),
+            vec![
+                (1, vec![format!("-use old_{f};"), format!("+use new_{f};")]),
+                (100, big.clone()),
+            ],
+        ));
+    }
+    let text = git_show(&files);
+    let budget = 2000;
+    let (r, _) = run(&text, "", budget);
+    let notes = hunk_notes(&r.output);
+    assert!(!notes.is_empty(), "{}", r.output);
+    let note_tokens: usize = r
+        .output
+        .lines()
+        .filter(|l| l.starts_with("[@@") || l.starts_with("[…"))
+        .map(|l| l.len() / 3)
+        .sum();
+    assert!(
+        note_tokens <= budget / 8 + 40,
+        "{note_tokens}\n{}",
+        r.output
+    );
+}
+
+#[test]
+fn a_query_cannot_crowd_out_the_other_files() {
+    let mut files: Vec<(String, Vec<GenHunk>)> = Vec::new();
+    let engine: Vec<GenHunk> = (0..10)
+        .map(|h| {
+            let body = (0..12)
+                .map(|k| format!("+    frobnicate(&mut state_{h}, step_{k}, \"a long message for the log\")?;"))
+                .collect();
+            (10 + 30 * h, body)
+        })
+        .collect();
+    files.push(("src/engine.rs".to_string(), engine));
+    for f in 0..12 {
+        files.push((
+            format!("src/other_{f}.rs"),
+            vec![(
+                3,
+                vec![
+                    format!(" fn other_{f}() {{"),
+                    format!("-    old_call_{f}();"),
+                    format!("+    new_call_{f}();"),
+                    " }".to_string(),
+                ],
+            )],
+        ));
+    }
+    let text = git_show(&files);
+    let budget = 1500;
+    let (r, _) = run(&text, "where is `frobnicate` called", budget);
+    assert!(r.tokens_after <= budget);
+    let out = shown(&r.output);
+    assert!(r.output.contains("frobnicate(&mut state_0"), "{}", r.output);
+    for f in 0..12 {
+        let line = format!("+    new_call_{f}();");
+        assert!(out.contains(&line.as_str()), "{line}:\n{}", r.output);
+    }
+    // The query's lines take no more than their shares of the budget.
+    let asked: usize = out
+        .iter()
+        .filter(|l| l.contains("frobnicate"))
+        .map(|l| l.len())
+        .sum();
+    assert!(asked / 4 <= budget * 7 / 12, "{asked} bytes:\n{}", r.output);
+}
+
+#[test]
+fn a_query_matches_a_path_by_its_file_name_not_its_directories() {
+    let change = |name: &str| -> Vec<GenHunk> {
+        let body = (0..6)
+            .map(|k| {
+                format!("+    register_{name}_handler_{k}(&mut registry, Options::default());")
+            })
+            .collect();
+        vec![(20, body)]
+    };
+    let mut files: Vec<(String, Vec<GenHunk>)> = (0..10)
+        .map(|f| {
+            (
+                format!("src/widget/part_{f}.rs"),
+                change(&format!("part{f}")),
+            )
+        })
+        .collect();
+    files.push(("src/other/widget.rs".to_string(), change("widget")));
+    let text = git_show(&files);
+    let (r, _) = run(&text, "what changed in the widget", 500);
+    // The file the query names comes first (its opening, and what more fits of it), not the
+    // files of a directory of the same name.
+    for k in 0..3 {
+        let line = format!("+    register_widget_handler_{k}(&mut registry, Options::default());");
+        assert!(r.output.contains(&line), "{line}:\n{}", r.output);
+    }
+}
+
+#[test]
+fn a_file_is_shown_by_its_minus_and_plus_lines_when_its_diff_line_says_no_more() {
+    let text = "commit 0123456789abcdef0123456789abcdef01234567\nAuthor: A <a@x>\nDate:   Mon Jan 1 00:00:00 2024 +0000\n\n    Change things\n\n\
+diff --git a/src/lib.rs b/src/lib.rs\nindex 1111111..2222222 100644\n--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1,5 +1,5 @@\n a\n b\n-c\n+C\n d\n e\n\
+diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\nindex 3333333..4444444\n--- a/run.sh\n+++ b/run.sh\n@@ -1,3 +1,3 @@\n #!/bin/sh\n-echo a\n+echo b\n exit 0\n\
+diff --git a/src/new.rs b/src/new.rs\nnew file mode 100644\nindex 0000000..5555555\n--- /dev/null\n+++ b/src/new.rs\n@@ -0,0 +1,2 @@\n+fn new() {}\n+fn newer() {}\n\
+diff --git a/tool.sh b/tool.sh\nnew file mode 100755\nindex 0000000..6666666\n--- /dev/null\n+++ b/tool.sh\n@@ -0,0 +1 @@\n+echo tool\n\
+diff --git a/src/old.rs b/src/old.rs\ndeleted file mode 100644\nindex 7777777..0000000\n--- a/src/old.rs\n+++ /dev/null\n@@ -1 +0,0 @@\n-fn old() {}\n";
+    let (r, store) = run(text, "", 2000);
+    assert_eq!(r.strategy, "diff-trim");
+    let out = &r.output;
+    for gone in [
+        "diff --git a/src/lib.rs",
+        "diff --git a/src/new.rs",
+        "new file mode 100644",
+        "diff --git a/src/old.rs",
+        "deleted file mode 100644",
+        "index ",
+    ] {
+        assert!(!out.contains(gone), "{gone}:\n{out}");
+    }
+    for kept in [
+        "--- a/src/lib.rs\n+++ b/src/lib.rs\n",
+        "diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\n--- a/run.sh\n",
+        "--- /dev/null\n+++ b/src/new.rs\n",
+        "diff --git a/tool.sh b/tool.sh\nnew file mode 100755\n--- /dev/null\n",
+        "--- a/src/old.rs\n+++ /dev/null\n",
+    ] {
+        assert!(out.contains(kept), "{kept}:\n{out}");
+    }
+    assert!(out.contains("applies as a patch"), "{out}");
+    // The lines left out are given back: the whole diff, and as what the output left out.
+    assert!(stored_original(&r, &store) == text.as_bytes());
+    let key = &cinch_core::ccr::marker_keys(out)[0];
+    let bytes = store.get(cinch_core::ccr::DEFAULT_NAMESPACE, key).unwrap();
+    let entry = cinch_core::ccr::entry::decode(&bytes).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let dropped: Vec<&str> = cinch_core::ccr::entry::dropped(&entry.header.kept, lines.len())
+        .map(|i| lines[i])
+        .collect();
+    for line in [
+        "diff --git a/src/lib.rs b/src/lib.rs",
+        "index 1111111..2222222 100644",
+        "diff --git a/src/new.rs b/src/new.rs",
+        "new file mode 100644",
+    ] {
+        assert!(dropped.contains(&line), "{line} not among {dropped:?}");
+    }
+
+    // Such a patch applies and makes the same tree, modes and all.
+    let Some(dir) = scratch_repo() else {
+        eprintln!("skipped: no git");
+        return;
+    };
+    let sh = |args: &[&str]| {
+        let o = Command::new("git")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let write = |path: &str, text: &str, exec: bool| {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        sh(&[
+            "update-index",
+            "--add",
+            "--chmod",
+            if exec { "+x" } else { "-x" },
+            path,
+        ]);
+    };
+    write("src/lib.rs", "a\nb\nc\nd\ne\n", false);
+    write("run.sh", "#!/bin/sh\necho a\nexit 0\n", false);
+    write("src/old.rs", "fn old() {}\n", false);
+    let before = sh(&["write-tree"]);
+    sh(&["rm", "--cached", "-q", "src/old.rs"]);
+    write("src/lib.rs", "a\nb\nC\nd\ne\n", false);
+    write("run.sh", "#!/bin/sh\necho b\nexit 0\n", true);
+    write("src/new.rs", "fn new() {}\nfn newer() {}\n", false);
+    write("tool.sh", "echo tool\n", true);
+    let after = sh(&["write-tree"]);
+    sh(&["read-tree", before.trim()]);
+    let patch: String = out
+        .split_inclusive('\n')
+        .filter(|l| !is_note(l.trim_end_matches('\n')))
+        .collect();
+    std::fs::write(dir.join("out.patch"), &patch).unwrap();
+    sh(&["apply", "--cached", "out.patch"]);
+    assert_eq!(sh(&["write-tree"]), after, "{patch}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An empty git repository in a fresh temporary folder, or `None` without git.
+fn scratch_repo() -> Option<std::path::PathBuf> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "cinch-diff-repo-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).ok()?;
+    let ok = Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(&dir)
+        .status()
+        .ok()?
+        .success();
+    ok.then_some(dir)
 }

@@ -8,23 +8,31 @@
 //! least eight removed lines that comes back elsewhere as added lines (moved, or only
 //! re-indented) shows its first line on each side and a note saying where it went or came
 //! from; a hunk of more than forty changed lines of code shows its outline (its first lines,
-//! declarations, top-level lines and longest line).
+//! declarations, top-level lines and longest line, comments aside).
 //!
 //! Then the trimmed diff is held to the budget (see [`super::fit`]): the commit's header and
-//! subject, each file's `diff` line with its mode, rename, new or deleted lines, and `diff -r`'s
-//! `Only in` lines first; then the hunks the query is about (the lines holding its exact terms
-//! first); then the rest of each file's header and the hunk headers, within a quarter of the
-//! budget (a hunk not shown is a note with its counts), and the commit message, within an
-//! eighth; each hunk's longest changed line, every file's first hunks before any file's later
-//! ones; then the other changed lines, in proportion per file, so that every file shows about
-//! the same share of its changes (a long run of changes from its beginning).
+//! subject, each file's name (a note with its counts while none of its hunks is shown), and
+//! `diff -r`'s `Only in` lines first; then the hunks the query is about (the lines holding its
+//! exact terms first, within a third of the budget; the rest within a quarter, so that a query
+//! cannot crowd out every other file; a path answers a query by its file name, not by the
+//! directories it is in); then, within an eighth of the budget, notes for the large hunks
+//! (a hunk not shown gets a note only where the hunk costs at least three times the note) and
+//! the commit message; then every hunk's opening, its header and first change (a small hunk
+//! whole), every file's first hunks before any file's later ones, so that no hunk is left
+//! out while another shows more; then each hunk's longest changed line; then the other changed
+//! lines, in proportion per file, so that every file shows about the same share of its changes
+//! (a long run of changes from its beginning). Notes about a part of a hunk left out are
+//! written only where they stand for several times what they cost, within an eighth of the
+//! budget; whatever is left out without one is covered by the marker of the whole diff.
 //!
-//! The output stays a patch: `---`/`+++` lines are kept, and every hunk shown gets a header
-//! counting exactly the lines shown (a hunk whose middle context was left out becomes two
-//! hunks). With the note lines (`[…]`) and the marker taken out, `git apply` accepts it when
-//! every hunk shown is shown whole (the patch then makes those hunks' changes); when changed
-//! lines of a hunk were left out, the marker says the shown diff is not an applicable patch.
-//! The whole original goes to the store under the marker at the end.
+//! The output stays a patch: `---`/`+++` lines are kept (a file's `diff` line only where it
+//! says more than they do: a mode change, a rename, a new file that is executable; `index`
+//! lines never; `cinch retrieve` gives them back with the rest), and every hunk
+//! shown gets a header counting exactly the lines shown (a hunk whose middle context was left
+//! out becomes two hunks). With the note lines (`[…]`) and the marker taken out, `git apply`
+//! accepts it when every hunk shown is shown whole (the patch then makes those hunks' changes);
+//! when changed lines of a hunk were left out, the marker says the shown diff is not an
+//! applicable patch. The whole original goes to the store under the marker at the end.
 
 use super::fit::{self, Detail, Unit};
 use super::{content, lines_of, TextDetails, TextError, TextOutcome};
@@ -96,11 +104,23 @@ fn outline(lines: &[&str], changed: &[usize]) -> Vec<usize> {
         let body = &content(lines[i])[1..];
         (!body.trim().is_empty()).then(|| body.len() - body.trim_start().len())
     };
-    let top = changed.iter().filter_map(|&i| indent(i)).min().unwrap_or(0);
-    let mut keep: Vec<usize> = changed.iter().copied().take(3).collect();
+    // A new file's license header and comments say little of what it does, and its imports
+    // not much more: the first two stand for them.
+    let mut imports = 0;
+    let code: Vec<usize> = changed
+        .iter()
+        .copied()
+        .filter(|&i| !comment(lines[i]) && !trivial(lines[i]))
+        .filter(|&i| {
+            imports += usize::from(import(lines[i]));
+            !import(lines[i]) || imports <= 2
+        })
+        .collect();
+    let code = if code.is_empty() { changed } else { &code };
+    let top = code.iter().filter_map(|&i| indent(i)).min().unwrap_or(0);
+    let mut keep: Vec<usize> = code.iter().copied().take(3).collect();
     keep.extend(
-        changed
-            .iter()
+        code.iter()
             .copied()
             .filter(|&i| declaration_re().is_match(content(lines[i])) || indent(i) == Some(top))
             // A closing brace at the top level says nothing about the hunk.
@@ -118,6 +138,35 @@ fn outline(lines: &[&str], changed: &[usize]) -> Vec<usize> {
         keep.dedup();
     }
     keep
+}
+
+/// A changed line that imports a module (`use`, `import`, `from … import`, `#include`).
+fn import(line: &str) -> bool {
+    let t = content(line).get(1..).unwrap_or("").trim_start();
+    let t = t.strip_prefix("pub ").unwrap_or(t);
+    [
+        "use ",
+        "import ",
+        "from ",
+        "#include ",
+        "#include<",
+        "extern crate ",
+        "require ",
+    ]
+    .iter()
+    .any(|p| t.starts_with(p))
+}
+
+/// A changed line that is a comment only (`//`, `/*`, `*`, `# `, `-- `).
+fn comment(line: &str) -> bool {
+    let t = content(line).get(1..).unwrap_or("").trim_start();
+    t.starts_with("//")
+        || t.starts_with("/*")
+        || t.starts_with('*')
+        || t.starts_with("-- ")
+        || t == "#"
+        || t.starts_with("# ")
+        || (t.starts_with("#!") && !t.starts_with("#!["))
 }
 
 /// Why a file's changes are not worth reading line by line, if they are not.
@@ -330,6 +379,20 @@ struct FileDiff {
     hunks: Vec<Hunk>,
     /// A binary file: its header says so, or a `GIT binary patch` follows it (not shown).
     binary: bool,
+    /// The `diff` line says nothing the `---` and `+++` lines do not (no mode, rename, new or
+    /// deleted file): the file is shown by those two lines alone.
+    redundant: bool,
+}
+
+impl FileDiff {
+    /// Whether line `i` of the file's header is shown as it is when a hunk of the file is:
+    /// `index` lines never are, and of a file whose `diff` line is redundant only the `---`
+    /// and `+++` lines are.
+    fn shows_as_is(&self, lines: &[&str], i: usize) -> bool {
+        let line = lines[i];
+        !line.starts_with("index ")
+            && (!self.redundant || line.starts_with("--- ") || line.starts_with("+++ "))
+    }
 }
 
 /// Lines of a file's header (after its `diff` line, before its first hunk).
@@ -430,6 +493,7 @@ fn parse(lines: &[&str]) -> Vec<FileDiff> {
                 j += 1;
             }
         }
+        let redundant = git && !hunks.is_empty() && redundant_diff_line(&lines[i..header_end]);
         files.push(FileDiff {
             start: i,
             header_end,
@@ -437,10 +501,55 @@ fn parse(lines: &[&str]) -> Vec<FileDiff> {
             path,
             hunks,
             binary,
+            redundant,
         });
         i = j.max(i + 1);
     }
     files
+}
+
+/// Whether a file's header (its `diff` line first) is, `index` lines aside, its `diff` line
+/// and the `---` and `+++` lines of the two paths it names (`diff --git a/X b/X`, `diff -ru
+/// a/X b/X`): a patch needs no more than the `---` and `+++` lines then.
+fn redundant_diff_line(header: &[&str]) -> bool {
+    let mut rest: Vec<&str> = header[1..]
+        .iter()
+        .map(|l| content(l))
+        .filter(|l| !l.starts_with("index "))
+        .collect();
+    // A new or deleted file of the default mode: `/dev/null` on the other side says it.
+    let made = match rest.first() {
+        Some(&"new file mode 100644") => Some(true),
+        Some(&"deleted file mode 100644") => Some(false),
+        _ => None,
+    };
+    if made.is_some() {
+        rest.remove(0);
+    }
+    let [minus, plus] = rest[..] else {
+        return false;
+    };
+    let path = |l: &'static str, line: &'_ str| -> Option<String> {
+        let p = line.strip_prefix(l)?;
+        Some(p.split('\t').next().unwrap_or(p).to_string())
+    };
+    let (Some(old), Some(new)) = (path("--- ", minus), path("+++ ", plus)) else {
+        return false;
+    };
+    let diff = content(header[0]);
+    let names = match made {
+        None if old != "/dev/null" && new != "/dev/null" => format!(" {old} {new}"),
+        Some(true) if old == "/dev/null" => {
+            format!(" a/{} {new}", new.strip_prefix("b/").unwrap_or(""))
+        }
+        Some(false) if new == "/dev/null" => {
+            format!(" {old} b/{}", old.strip_prefix("a/").unwrap_or(""))
+        }
+        _ => return false,
+    };
+    !diff.starts_with("diff --cc ")
+        && !diff.starts_with("diff --combined ")
+        && diff.ends_with(&names)
 }
 
 /// The hunk whose header is line `at`: its body is what the header counts.
@@ -505,6 +614,8 @@ fn parse_hunk(lines: &[&str], at: usize) -> Hunk {
 struct Trimmed {
     /// Body lines worth showing.
     worth: Vec<bool>,
+    /// Lines of a hunk's body (the rest are shown whenever they are kept).
+    in_body: Vec<bool>,
     /// Notes shown after a line (a hunk's header, a moved block's first line).
     notes: BTreeMap<usize, String>,
     /// Lines trimmed, by why.
@@ -529,7 +640,7 @@ fn trim(lines: &[&str], files: &[FileDiff]) -> Trimmed {
         count(
             "file header",
             (f.start..f.header_end)
-                .filter(|&i| lines[i].starts_with("index "))
+                .filter(|&i| !f.shows_as_is(lines, i))
                 .count(),
         );
     }
@@ -621,10 +732,7 @@ fn trim(lines: &[&str], files: &[FileDiff]) -> Trimmed {
                 count("large hunk", changed.len() - shown.len());
                 notes.insert(
                     h.header,
-                    format!(
-                        "[+{added} -{removed} lines, {} shown: the first, declarations, top-level, longest]\n",
-                        shown.len()
-                    ),
+                    format!("[+{added} -{removed} lines; an outline (declarations, top level):]\n"),
                 );
             } else {
                 let mut context = 0;
@@ -670,6 +778,7 @@ fn trim(lines: &[&str], files: &[FileDiff]) -> Trimmed {
     }
     Trimmed {
         worth,
+        in_body,
         notes,
         dropped,
     }
@@ -677,19 +786,31 @@ fn trim(lines: &[&str], files: &[FileDiff]) -> Trimmed {
 
 /// Ranks of the units, lower first.
 mod tier {
-    /// The commit's header and subject, each file's `diff` line.
+    /// The commit's header and subject, each file's name.
     pub const NAMES: u8 = 0;
-    /// Hunks the query is about (the lines with its exact terms first).
+    /// Hunks the query is about (the lines with its exact terms first), within shares.
     pub const QUERY: u8 = 1;
-    /// The rest of the file headers, hunk headers, the commit message (within shares).
+    /// Notes for hunks large enough to be worth one, the commit message (within shares).
     pub const OUTLINE: u8 = 2;
+    /// Each hunk's opening: its header and first changed lines (a small hunk whole).
+    pub const OPENING: u8 = 3;
     /// Each hunk's longest changed line.
-    pub const LONGEST: u8 = 3;
+    pub const LONGEST: u8 = 4;
     /// The other changed lines, in proportion per file.
-    pub const CHANGES: u8 = 4;
+    pub const CHANGES: u8 = 5;
     /// Message lines and other text past their share.
-    pub const REST: u8 = 5;
+    pub const REST: u8 = 6;
 }
+
+/// A hunk whose lines worth showing cost no more than this is shown whole or not at all.
+const SMALL_HUNK: usize = 80;
+/// Tokens of a large hunk's opening up to its first changed line; the rest of that change
+/// (its block of removed and added lines) comes with it within twice this.
+const OPENING: usize = 30;
+/// A note stands for at least this many times its own cost, or is not written.
+const NOTE_RATIO: usize = 3;
+/// Tokens a hunk's note adds to its header (brackets, counts).
+const NOTE_COST: usize = 8;
 
 /// The position of `done` of `total` (a share of a file's changes) and file `f`, as an order
 /// that takes every file's first share before any file's second.
@@ -711,47 +832,56 @@ pub fn compress_diff(text: &str, ctx: &Context) -> Result<TextOutcome, TextError
     if trimmed.dropped.is_empty() && ctx.counter.input_up_to(ctx.budget).is_some() {
         return Err(TextError::NothingToDrop("the diff has nothing but changes"));
     }
-    // `index` lines of file headers are never shown.
-    let mut hidden = vec![false; n];
+    // What each line costs as it is, and as it is shown: `index` lines of file headers and
+    // trimmed lines of hunks never are; a file's `diff` line stands for its note when it is
+    // not shown as it is.
+    let mut costs: Vec<usize> = (0..n)
+        .map(|i| {
+            if trimmed.in_body[i] && !trimmed.worth[i] {
+                0
+            } else {
+                estimate(lines[i]).max(1)
+            }
+        })
+        .collect();
     for f in &files {
-        for i in f.start..f.header_end {
-            hidden[i] = lines[i].starts_with("index ");
+        for i in (f.start..f.header_end).filter(|&i| !f.shows_as_is(&lines, i)) {
+            costs[i] = 0;
+        }
+        if f.redundant {
+            costs[f.start] = estimate(&file_note(&lines, f)).max(1);
         }
     }
-    let cost = |i: usize| {
-        if hidden[i] {
-            0
-        } else {
-            estimate(lines[i]).max(1)
-        }
-    };
+    let cost = |i: usize| costs[i];
 
     let mut in_file = vec![false; n];
     for f in &files {
         in_file[f.start..f.end].fill(true);
     }
     let mut units = other_units(&lines, &in_file, ctx.budget, &cost);
-    let query_rank = query_hunks(&lines, &files, ctx);
+    let (query_rank, terms) = query_hunks(&lines, &files, ctx);
     let mut ranker = Ranker {
         lines: &lines,
         trimmed: &trimmed,
-        cost: &cost,
+        costs: &costs,
         query_rank: &query_rank,
-        terms: &ctx.query.exact,
+        terms: &terms,
         piece_cap: (ctx.budget / 6).max(40),
-        header_share: ctx.budget / 4,
-        header_spent: 0,
-        units: &mut units,
+        units: Vec::new(),
+        notes: Vec::new(),
+        asked: Vec::new(),
     };
     for (f, file) in files.iter().enumerate() {
         ranker.file(f, file);
     }
+    units.extend(ranker.finish(ctx.budget));
 
     let layout = Layout {
         lines: &lines,
         files: &files,
         in_file: &in_file,
         trimmed: &trimmed,
+        note_share: ctx.budget / 8,
     };
     let mut render = |keep: &[bool], detail: Detail, key: &Key| layout.render(keep, detail, key);
     let plan = fit::Plan {
@@ -761,23 +891,11 @@ pub fn compress_diff(text: &str, ctx: &Context) -> Result<TextOutcome, TextError
         units,
     };
     let fitted = plan.fit(&cost, ctx, &mut render);
-    let hunk_headers: Vec<bool> = {
-        let mut v = vec![false; n];
-        for f in &files {
-            for h in &f.hunks {
-                v[h.header] = true;
-            }
-        }
-        v
-    };
     let tally = layout.tally(&fitted.keep);
-    let stored = plan.store_and_render(
-        fitted,
-        // Hunk headers are shown recounted or as notes, `index` lines not at all.
-        &|i| !hunk_headers[i] && cost(i) > 0,
-        ctx,
-        &mut render,
-    )?;
+    // Lines shown as they are (hunk headers are shown recounted or as notes, `index` lines and
+    // redundant `diff` lines not at all): what `retrieve --dropped` leaves out.
+    let literal = layout.literal(&fitted.keep);
+    let stored = plan.store_and_render(fitted, &|i| literal[i], ctx, &mut render)?;
     let mut dropped = trimmed.dropped.clone();
     dropped.insert("budget".into(), tally.over_budget);
     dropped.insert("hunks shown in part".into(), tally.partial);
@@ -840,10 +958,21 @@ fn other_units(
     units
 }
 
+/// The name a query is matched against: a path's last component (a query word that names a
+/// common directory does not make every file under it an answer).
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
 /// The hunks the query is about, by rank (keyed by their header line): hunks whose changed
-/// lines hold its exact terms or rank high for its words, and the hunks of files whose path
-/// names them.
-fn query_hunks(lines: &[&str], files: &[FileDiff], ctx: &Context) -> HashMap<usize, u64> {
+/// lines hold its exact terms or rank high for its words, and the hunks of files whose name
+/// names them; and the exact terms that tell hunks apart (not in most of them: a term the
+/// whole diff is about is ranked as a word).
+fn query_hunks(
+    lines: &[&str],
+    files: &[FileDiff],
+    ctx: &Context,
+) -> (HashMap<usize, Asked>, Vec<String>) {
     let hunks: Vec<(usize, &Hunk)> = files
         .iter()
         .enumerate()
@@ -858,52 +987,100 @@ fn query_hunks(lines: &[&str], files: &[FileDiff], ctx: &Context) -> HashMap<usi
                 .collect()
         })
         .collect();
+    // Which of the exact terms each hunk's changed lines hold.
+    let exact = &ctx.query.exact;
+    let holds: Vec<Vec<bool>> = texts
+        .iter()
+        .map(|text| {
+            exact
+                .iter()
+                .map(|t| text.iter().any(|l| contains_exact(l, t)))
+                .collect()
+        })
+        .collect();
+    let telling: Vec<bool> = (0..exact.len())
+        .map(|k| {
+            let with = holds.iter().filter(|h| h[k]).count();
+            hunks.len() < 4 || with * 2 <= hunks.len()
+        })
+        .collect();
+    let terms: Vec<String> = (0..exact.len())
+        .filter(|&k| telling[k])
+        .map(|k| exact[k].clone())
+        .collect();
+    let has_term = |h: usize| (0..exact.len()).any(|k| telling[k] && holds[h][k]);
     let scores = bm25(&texts, &ctx.query.words);
     let top = scores.iter().copied().fold(0.0, f64::max);
+    // A file the query names exactly is answered whole, like lines with its exact terms.
+    let named: Vec<bool> = files
+        .iter()
+        .map(|f| exact.iter().any(|t| contains_exact(file_name(&f.path), t)))
+        .collect();
     let path_hit: Vec<bool> = files
         .iter()
         .map(|f| {
-            let path_words: Vec<String> = words(&f.path).collect();
-            ctx.query.exact.iter().any(|t| contains_exact(&f.path, t))
-                || ctx.query.words.iter().any(|w| path_words.contains(w))
+            let name_words: Vec<String> = words(file_name(&f.path)).collect();
+            ctx.query.words.iter().any(|w| name_words.contains(w))
         })
         .collect();
+    let has_term = |k: usize| has_term(k) || named[hunks[k].0];
     let mut asked: Vec<usize> = (0..hunks.len())
-        .filter(|&k| {
-            let exact = texts[k]
-                .iter()
-                .any(|l| ctx.query.exact.iter().any(|t| contains_exact(l, t)));
-            exact || path_hit[hunks[k].0] || (top > 0.0 && scores[k] >= 0.5 * top)
-        })
+        .filter(|&k| has_term(k) || path_hit[hunks[k].0] || (top > 0.0 && scores[k] >= 0.5 * top))
         .collect();
     asked.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
-    asked
+    let ranks = asked
         .into_iter()
         .enumerate()
-        .map(|(r, k)| (hunks[k].1.header, r as u64))
-        .collect()
+        .map(|(r, k)| {
+            (
+                hunks[k].1.header,
+                Asked {
+                    rank: r as u64,
+                    has_term: has_term(k),
+                    named: named[hunks[k].0],
+                },
+            )
+        })
+        .collect();
+    (ranks, terms)
+}
+
+/// A hunk the query is about.
+#[derive(Debug, Clone, Copy)]
+struct Asked {
+    /// Its rank among them, first 0.
+    rank: u64,
+    /// Its changed lines hold one of the query's exact terms, or it is in a file the query
+    /// names.
+    has_term: bool,
+    /// It is in a file the query names (by an exact term).
+    named: bool,
 }
 
 /// Cuts each file into ranked units (see the module docs).
 struct Ranker<'a> {
     lines: &'a [&'a str],
     trimmed: &'a Trimmed,
-    cost: &'a dyn Fn(usize) -> usize,
-    query_rank: &'a HashMap<usize, u64>,
+    /// What each line costs as it is shown.
+    costs: &'a [usize],
+    query_rank: &'a HashMap<usize, Asked>,
     /// The query's exact terms.
     terms: &'a [String],
     /// A run of lines costing more than this is ranked changed line by changed line.
     piece_cap: usize,
-    /// Hunk headers go first within this share of the budget.
-    header_share: usize,
-    header_spent: usize,
-    units: &'a mut Vec<Unit>,
+    units: Vec<Unit>,
+    /// Hunk headers that would be a note worth writing if their hunk is not shown, and what
+    /// the note costs: given the notes' share of the budget in order.
+    notes: Vec<(Unit, usize)>,
+    /// Units of the hunks the query is about, and whether they hold its exact terms: given
+    /// the query's shares of the budget in order.
+    asked: Vec<(Unit, bool)>,
 }
 
 impl Ranker<'_> {
     /// File `f`: its `diff` line names it (a file without hunks, a rename or a mode change, is
-    /// named by its whole header); the rest of its header goes with its first hunk's header,
-    /// which it comes right before; then its hunks.
+    /// named by its whole header); the rest of its header goes with its first hunk, which it
+    /// comes right before; then its hunks.
     fn file(&mut self, f: usize, file: &FileDiff) {
         let name_end = if file.hunks.is_empty() {
             file.header_end
@@ -925,59 +1102,157 @@ impl Ranker<'_> {
             .count();
         let mut done = 0usize;
         for (hunk_no, h) in file.hunks.iter().enumerate() {
-            let order = share_order(done, total, f);
             let from = if hunk_no == 0 { name_end } else { h.header };
-            let header_cost: usize = (from..=h.header).map(self.cost).sum();
-            let (tier, order) = if self.header_spent + header_cost <= self.header_share {
-                self.header_spent += header_cost;
-                (tier::OUTLINE, (1 << 48) + order)
-            } else {
-                (tier::LONGEST, order)
-            };
-            self.units.push(Unit {
-                start: from,
-                end: h.header + 1,
-                tier,
-                order,
-            });
             let at = Place {
                 f,
                 hunk_no,
                 hunks: file.hunks.len(),
                 total,
             };
-            done = self.hunk(h, at, done);
+            done = self.hunk(h, from, at, done);
         }
     }
 
-    /// The units of hunk `h`'s body; `done` lines of its file worth showing came before it.
-    /// Returns the count after it.
-    fn hunk(&mut self, h: &Hunk, at: Place, mut done: usize) -> usize {
-        let (lines, worth) = (self.lines, &self.trimmed.worth);
+    /// The units of hunk `h`, whose header (with its file's header, for a first hunk) starts
+    /// at `from`; `done` lines of its file worth showing came before it. Returns the count
+    /// after it.
+    fn hunk(&mut self, h: &Hunk, from: usize, at: Place, mut done: usize) -> usize {
+        let (lines, worth, cost) = (self.lines, &self.trimmed.worth, self.costs);
+        let opaque = h.range.is_none();
         let changed_line =
-            |i: usize| matches!(body_kind(lines[i]), Some(Body::Added | Body::Removed));
-        let changed: Vec<usize> = (h.header + 1..h.end)
-            .filter(|&i| worth[i] && (h.range.is_none() || changed_line(i)))
-            .collect();
-        let longest = longest(lines, &changed);
+            |i: usize| opaque || matches!(body_kind(lines[i]), Some(Body::Added | Body::Removed));
+        let shown: Vec<usize> = (h.header + 1..h.end).filter(|&i| worth[i]).collect();
+        let changed: Vec<usize> = shown.iter().copied().filter(|&i| changed_line(i)).collect();
+        let first = share_order(at.hunk_no, at.hunks, at.f);
         let query = self.query_rank.get(&h.header).copied();
+        let header = Unit {
+            start: from,
+            end: h.header + 1,
+            tier: tier::OUTLINE,
+            order: (1 << 48) + first,
+        };
+        // A note is worth writing for a hunk that costs several times as much.
+        let note = self.costs[h.header] + NOTE_COST;
+        let whole = rough_cost(&self.lines[h.header..h.end]);
+        if shown.is_empty() {
+            // Nothing worth showing (whitespace only): the note is the hunk.
+            self.units.push(Unit {
+                tier: tier::OPENING,
+                order: first,
+                ..header
+            });
+            return done;
+        }
+        if whole >= NOTE_RATIO * note {
+            self.notes.push((header, note));
+        }
+
+        // The opening: the header and the first change (and the line before and after it);
+        // a small hunk whole.
+        let body_cost: usize = shown.iter().map(|&i| cost[i]).sum();
+        let mut open_end = shown[shown.len() - 1] + 1;
+        if body_cost > SMALL_HUNK {
+            // Up to the first changed line of more than a brace (or past the opening's tokens,
+            // the changes being all braces), then the rest of its block of changes (a
+            // replacement's added lines with its removed ones) within twice that, and the line
+            // after it.
+            let (mut spent, mut telling, mut any) = (0, false, false);
+            let mut prev: Option<usize> = None;
+            for &i in &shown {
+                let next_in_run = prev.is_none_or(|p| i == p + 1);
+                if telling || (any && spent >= OPENING) {
+                    let in_block = prev.is_some_and(changed_line) && changed_line(i);
+                    if !next_in_run || spent + cost[i] > 2 * OPENING {
+                        break;
+                    }
+                    if !in_block {
+                        open_end = i + 1;
+                        break;
+                    }
+                }
+                spent += cost[i];
+                open_end = i + 1;
+                prev = Some(i);
+                if changed_line(i) {
+                    any = true;
+                    telling |= !trivial(lines[i]);
+                }
+            }
+            // `\ No newline at end of file` goes with the line it is about.
+            while open_end < h.end && lines[open_end].starts_with('\\') {
+                open_end += 1;
+            }
+        }
+        let opening = Unit {
+            start: from,
+            end: open_end,
+            tier: tier::OPENING,
+            order: first,
+        };
+        self.units.push(opening);
+        // In the hunk's lines (its file's `+++` line names its path, which is not an answer).
+        let holds_term = |a: usize, b: usize| {
+            query.is_some_and(|q| q.named)
+                || query.is_some_and(|q| q.has_term)
+                    && self
+                        .terms
+                        .iter()
+                        .any(|t| (a.max(h.header + 1)..b).any(|k| contains_exact(lines[k], t)))
+        };
+        // The lines with the query's exact terms first, then the openings of the hunks it is
+        // about, then the rest of them, each by the hunk's rank.
+        let asked_order = |holds: bool, opening: bool, share: u64| {
+            query.map(|q| {
+                (u64::from(!holds) << 61)
+                    | (u64::from(!opening) << 60)
+                    | (q.rank << 32)
+                    | (share >> 32)
+            })
+        };
+        let holds = holds_term(from, open_end);
+        if let Some(order) = asked_order(holds, true, 0) {
+            self.asked.push((
+                Unit {
+                    tier: tier::QUERY,
+                    order,
+                    ..opening
+                },
+                holds,
+            ));
+        }
+        // An opening that ends among the removed lines of a replacement is followed (with the
+        // hunk's longest line) by the first added line of it, so that it shows what became of
+        // them.
+        if let Some(pair) = first_added_after(lines, worth, open_end, h.end) {
+            let mut end = pair + 1;
+            while end < h.end && lines[end].starts_with('\\') {
+                end += 1;
+            }
+            let unit = Unit {
+                start: pair,
+                end,
+                tier: tier::LONGEST,
+                order: first,
+            };
+            self.units.push(unit);
+            if let Some(order) = asked_order(holds, false, 0) {
+                let unit = Unit {
+                    tier: tier::QUERY,
+                    order,
+                    ..unit
+                };
+                self.asked.push((unit, holds));
+            }
+        }
+
+        let longest = longest(lines, &changed);
         // In a hunk shown in part anyway, a run of nothing but braces and blank lines says
         // nothing.
         let partial = (h.header + 1..h.end).any(|i| !worth[i] && changed_line(i));
-        // A hunk's longest line comes with every file's first hunks, before any file's later
-        // ones.
-        // In a hunk the query is about, the lines holding its exact terms come before the
-        // rest of any such hunk.
-        let rank_of = |holds_longest: bool, share: u64, holds_term: bool| match query {
-            Some(r) => (
-                tier::QUERY,
-                (u64::from(!holds_term) << 60) | (r << 32) | (share >> 32),
-            ),
-            None if holds_longest => (tier::LONGEST, share_order(at.hunk_no, at.hunks, at.f)),
-            None => (tier::CHANGES, share),
-        };
-        // Runs of lines worth showing: each a hunk of its own when shown whole.
-        let mut i = h.header + 1;
+        done += (h.header + 1..open_end).filter(|&k| worth[k]).count();
+        // Runs of lines worth showing after the opening: each a hunk of its own when shown
+        // whole.
+        let mut i = open_end;
         while i < h.end {
             if !worth[i] {
                 i += 1;
@@ -992,34 +1267,110 @@ impl Ranker<'_> {
                 done += run.len();
                 continue;
             }
-            let pieces = if run.clone().map(self.cost).sum::<usize>() <= self.piece_cap {
-                vec![(start, i)]
-            } else {
-                pieces(lines, run.clone(), h.range.is_none())
-            };
-            for (a, b) in pieces {
-                let holds = longest.is_some_and(|l| (a..b).contains(&l));
-                let holds_term = self
-                    .terms
-                    .iter()
-                    .any(|t| (a..b).any(|k| contains_exact(lines[k], t)));
+            let cut = pieces(lines, run.clone(), opaque);
+            let whole_run = run.clone().map(|k| cost[k]).sum::<usize>() <= self.piece_cap;
+            for &(a, b) in &cut {
                 let share = share_order(done + a - start, at.total, at.f);
-                let (tier, order) = rank_of(holds, share, holds_term);
+                let holds = holds_term(a, b);
                 // The longest line and the query's lines are shown on their own; the others
                 // only after the lines before them in the run, so that what is shown of a
                 // long run is its beginning, not scattered lines that happened to fit.
-                let from = if holds || holds_term { a } else { start };
+                if longest.is_some_and(|l| (a..b).contains(&l)) {
+                    self.units.push(Unit {
+                        start: a,
+                        end: b,
+                        tier: tier::LONGEST,
+                        order: first,
+                    });
+                }
+                if let Some(order) = asked_order(holds, false, share) {
+                    let start = if holds { a } else { start };
+                    let unit = Unit {
+                        start,
+                        end: b,
+                        tier: tier::QUERY,
+                        order,
+                    };
+                    self.asked.push((unit, holds));
+                }
+                if !whole_run {
+                    self.units.push(Unit {
+                        start,
+                        end: b,
+                        tier: tier::CHANGES,
+                        order: share,
+                    });
+                }
+            }
+            if whole_run {
                 self.units.push(Unit {
-                    start: from,
-                    end: b,
-                    tier,
-                    order,
+                    start,
+                    end: i,
+                    tier: tier::CHANGES,
+                    order: share_order(done, at.total, at.f),
                 });
             }
             done += run.len();
         }
         done
     }
+
+    /// All the units: the query's units within their shares (a third of the budget for those
+    /// with its exact terms, a quarter for the rest), hunk notes within an eighth.
+    fn finish(mut self, budget: usize) -> Vec<Unit> {
+        let mut counted = vec![false; self.lines.len()];
+        let mut take = |u: &Unit, left: &mut usize| {
+            let c: usize = (u.start..u.end)
+                .filter(|&i| !counted[i])
+                .map(|i| self.costs[i])
+                .sum();
+            if c > *left {
+                return false;
+            }
+            *left -= c;
+            counted[u.start..u.end].fill(true);
+            true
+        };
+        self.asked.sort_by_key(|(u, _)| (u.order, u.start));
+        let (mut exact_left, mut words_left) = (budget / 3, budget / 4);
+        for (u, holds) in &self.asked {
+            let left = if *holds {
+                &mut exact_left
+            } else {
+                &mut words_left
+            };
+            if take(u, left) {
+                self.units.push(*u);
+            }
+        }
+        self.notes.sort_by_key(|(u, _)| (u.order, u.start));
+        let mut notes_left = budget / 8;
+        for (u, c) in &self.notes {
+            if *c <= notes_left {
+                notes_left -= c;
+                self.units.push(*u);
+            }
+        }
+        self.units
+    }
+}
+
+/// When the line before `at` is a removed line and the lines from `at` to the block's end are
+/// more removed lines and then added ones (a replacement cut in its removed part): the first
+/// added line worth showing.
+fn first_added_after(lines: &[&str], worth: &[bool], at: usize, end: usize) -> Option<usize> {
+    if at == 0 || at >= end || body_kind(lines[at - 1]) != Some(Body::Removed) {
+        return None;
+    }
+    let mut i = at;
+    while i < end {
+        match body_kind(lines[i]) {
+            Some(Body::Removed | Body::NoNewline) => i += 1,
+            Some(Body::Added) if worth[i] => return Some(i),
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// Where a hunk is: file `f`, its `hunk_no`th of `hunks`, in a file with `total` lines worth
@@ -1083,10 +1434,116 @@ struct Layout<'a> {
     files: &'a [FileDiff],
     in_file: &'a [bool],
     trimmed: &'a Trimmed,
+    /// Tokens of notes about parts of hunks (what a gap left out, why a hunk is shown in part)
+    /// at most; notes for hunks not shown at all are ranked with the lines.
+    note_share: usize,
+}
+
+/// About what `lines` cost (a token per four bytes), for weighing a note against what it
+/// stands for.
+fn rough_cost(lines: &[&str]) -> usize {
+    lines.iter().map(|l| l.len()).sum::<usize>() / 4
+}
+
+/// The added and removed lines among `range`.
+fn counts(lines: &[&str], range: impl Iterator<Item = usize>) -> (usize, usize) {
+    let (mut added, mut removed) = (0, 0);
+    for i in range {
+        match body_kind(lines[i]) {
+            Some(Body::Added) => added += 1,
+            Some(Body::Removed) => removed += 1,
+            _ => {}
+        }
+    }
+    (added, removed)
+}
+
+/// What a header line that says what happened to a file says, in a note.
+fn told(line: &str) -> &str {
+    let line = content(line);
+    if line.starts_with("new file mode ") {
+        "new file"
+    } else if line.starts_with("deleted file mode ") {
+        "deleted"
+    } else {
+        line
+    }
+}
+
+/// The note for a file with hunks none of which is shown: its path, what its header says
+/// happened to it (a new file), its counts.
+fn file_note(lines: &[&str], f: &FileDiff) -> String {
+    let telling = telling_header(&lines[f.start + 1..f.header_end]);
+    let told: Vec<&str> = lines[f.start + 1..f.start + 1 + telling]
+        .iter()
+        .map(|l| told(l))
+        .collect();
+    let told = if told.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", told.join(", "))
+    };
+    let (added, removed) = counts(lines, f.hunks.iter().flat_map(|h| h.header + 1..h.end));
+    let name = if f.path.is_empty() {
+        content(lines[f.start])
+    } else {
+        &f.path
+    };
+    format!("[{name}{told}: +{added} -{removed} not shown]\n")
 }
 
 impl Layout<'_> {
+    /// `keep` less the lines of hunks that trimming left out: those are never shown (a unit
+    /// may span them).
+    fn shown(&self, keep: &[bool]) -> Vec<bool> {
+        let (in_body, worth) = (&self.trimmed.in_body, &self.trimmed.worth);
+        (0..keep.len())
+            .map(|i| keep[i] && (!in_body[i] || worth[i]))
+            .collect()
+    }
+
+    /// The lines an output with `keep` shows as they are.
+    fn literal(&self, keep: &[bool]) -> Vec<bool> {
+        let lines = self.lines;
+        let keep = self.shown(keep);
+        let mut out: Vec<bool> = (0..lines.len())
+            .map(|i| keep[i] && !self.in_file[i])
+            .collect();
+        for f in self.files {
+            let header = f.start..f.header_end;
+            let as_is = |i: usize| !lines[i].starts_with("index ");
+            if self.shows_hunks(&keep, f) {
+                for i in header.filter(|&i| f.shows_as_is(lines, i)) {
+                    out[i] = true;
+                }
+                for h in &f.hunks {
+                    let body = h.header + 1..h.end;
+                    out[body.clone()].copy_from_slice(&keep[body]);
+                }
+            } else if keep[f.start] {
+                let telling = telling_header(&lines[f.start + 1..f.header_end]);
+                let told = &lines[f.start + 1..f.start + 1 + telling];
+                if f.hunks.is_empty() {
+                    for i in header.filter(|&i| as_is(i)) {
+                        out[i] = true;
+                    }
+                } else if !told.is_empty() && told.iter().all(|l| patch_of_its_own(l)) {
+                    out[f.start..f.start + 1 + telling].fill(true);
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether any of file `f`'s hunks shows a line.
+    fn shows_hunks(&self, keep: &[bool], f: &FileDiff) -> bool {
+        f.hunks
+            .iter()
+            .any(|h| (h.header + 1..h.end).any(|i| keep[i]))
+    }
+
     fn tally(&self, keep: &[bool]) -> Tally {
+        let keep = &self.shown(keep);
         let mut t = Tally::default();
         for f in self.files {
             let mut shown_any = false;
@@ -1120,11 +1577,13 @@ impl Layout<'_> {
     }
 
     fn render(&self, keep: &[bool], detail: Detail, key: &Key) -> String {
+        let keep = &self.shown(keep);
         let mut out = String::new();
+        let mut notes_left = self.note_share;
         let mut at = 0;
         for f in self.files {
             self.other_lines(&mut out, keep, at, f.start);
-            self.file(&mut out, keep, detail, f);
+            self.file(&mut out, keep, detail, f, &mut notes_left);
             at = f.end;
         }
         self.other_lines(&mut out, keep, at, self.lines.len());
@@ -1149,13 +1608,16 @@ impl Layout<'_> {
         }
     }
 
-    fn file(&self, out: &mut String, keep: &[bool], detail: Detail, f: &FileDiff) {
+    fn file(
+        &self,
+        out: &mut String,
+        keep: &[bool],
+        detail: Detail,
+        f: &FileDiff,
+        notes_left: &mut usize,
+    ) {
         let lines = self.lines;
-        let shown_any = f
-            .hunks
-            .iter()
-            .any(|h| (h.header + 1..h.end).any(|i| keep[i]));
-        if !shown_any {
+        if !self.shows_hunks(keep, f) {
             if !keep[f.start] {
                 return;
             }
@@ -1164,82 +1626,88 @@ impl Layout<'_> {
                 for i in (f.start..f.header_end).filter(|&i| !lines[i].starts_with("index ")) {
                     self.push(out, lines[i]);
                 }
-            } else {
-                let telling = telling_header(&lines[f.start + 1..f.header_end]);
-                let told = &lines[f.start + 1..f.start + 1 + telling];
+                return;
+            }
+            let telling = telling_header(&lines[f.start + 1..f.header_end]);
+            let told = &lines[f.start + 1..f.start + 1 + telling];
+            if !told.is_empty() && told.iter().all(|l| patch_of_its_own(l)) {
+                // A mode change or rename is a patch of its own.
+                self.push(out, lines[f.start]);
+                told.iter().for_each(|l| self.push(out, l));
                 let (added, removed) =
-                    self.counts(f.hunks.iter().flat_map(|h| h.header + 1..h.end));
-                let what = format!(
-                    "{} (+{added} -{removed}) not shown",
-                    plural(f.hunks.len(), "hunk")
-                );
-                if !told.is_empty() && told.iter().all(|l| patch_of_its_own(l)) {
-                    // A mode change or rename is a patch of its own.
-                    self.push(out, lines[f.start]);
-                    told.iter().for_each(|l| self.push(out, l));
-                    out.push_str(&format!("[{what}]\n"));
-                } else {
-                    let told: Vec<&str> = told.iter().map(|l| content(l)).collect();
-                    let told = if told.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", told.join(", "))
-                    };
-                    out.push_str(&format!("[{}{told}: {what}]\n", content(lines[f.start])));
-                }
+                    counts(lines, f.hunks.iter().flat_map(|h| h.header + 1..h.end));
+                out.push_str(&format!("[+{added} -{removed} not shown]\n"));
+            } else {
+                out.push_str(&file_note(lines, f));
             }
             return;
         }
-        // A hunk needs its file's header to apply.
-        for i in (f.start..f.header_end).filter(|&i| !lines[i].starts_with("index ")) {
+        // A hunk needs its file's header to apply; the `---` and `+++` lines are enough when
+        // the `diff` line says no more.
+        for i in (f.start..f.header_end).filter(|&i| f.shows_as_is(lines, i)) {
             self.push(out, lines[i]);
         }
         for h in &f.hunks {
-            self.hunk(out, keep, detail, h);
+            self.hunk(out, keep, detail, h, notes_left);
         }
     }
 
-    /// Added and removed lines among `range`.
-    fn counts(&self, range: impl Iterator<Item = usize>) -> (usize, usize) {
-        let (mut added, mut removed) = (0, 0);
-        for i in range {
-            match body_kind(self.lines[i]) {
-                Some(Body::Added) => added += 1,
-                Some(Body::Removed) => removed += 1,
-                _ => {}
-            }
+    /// Writes `note` if it fits what is left of the notes' share; says whether it did.
+    fn note(&self, out: &mut String, note: &str, notes_left: &mut usize) -> bool {
+        let c = estimate(note);
+        if c > *notes_left {
+            return false;
         }
-        (added, removed)
+        *notes_left -= c;
+        out.push_str(note);
+        true
     }
 
-    fn hunk(&self, out: &mut String, keep: &[bool], detail: Detail, h: &Hunk) {
+    fn hunk(
+        &self,
+        out: &mut String,
+        keep: &[bool],
+        detail: Detail,
+        h: &Hunk,
+        notes_left: &mut usize,
+    ) {
         let lines = self.lines;
         let body = h.header + 1..h.end;
         if !body.clone().any(|i| keep[i]) {
             if keep[h.header] {
-                let (added, removed) = self.counts(body.clone());
+                // Only hunks worth a note have their header kept alone.
+                let (added, removed) = counts(lines, body.clone());
                 let why = match self.trimmed.notes.get(&h.header) {
                     Some(note) if note.starts_with("[whitespace-only") => "whitespace only, ",
                     _ => "",
                 };
-                out.push_str(&format!(
+                let note = format!(
                     "[{}: {why}+{added} -{removed} not shown]\n",
                     content(lines[h.header])
-                ));
+                );
+                *notes_left = notes_left.saturating_sub(estimate(&note));
+                out.push_str(&note);
             }
             return;
         }
-        let note = |out: &mut String, i: usize| {
+        // Notes after lines (a moved block's) stand for lines and are always written; a
+        // hunk's note (why it is shown in part) only within the notes' share.
+        let line_note = |out: &mut String, i: usize| {
             if let Some(note) = self.trimmed.notes.get(&i) {
                 out.push_str(note);
             }
         };
+        let header_note = |out: &mut String, notes_left: &mut usize| {
+            if let Some(note) = self.trimmed.notes.get(&h.header) {
+                self.note(out, note, notes_left);
+            }
+        };
         let Some(range) = &h.range else {
             self.push(out, lines[h.header]);
-            note(out, h.header);
+            header_note(out, notes_left);
             for i in body.filter(|&i| keep[i]) {
                 self.push(out, lines[i]);
-                note(out, i);
+                line_note(out, i);
             }
             return;
         };
@@ -1281,10 +1749,10 @@ impl Layout<'_> {
         };
         if body.clone().all(|i| keep[i]) {
             self.push(out, lines[h.header]);
-            note(out, h.header);
+            header_note(out, notes_left);
             for k in body {
                 self.push(out, lines[k]);
-                note(out, k);
+                line_note(out, k);
             }
             return;
         }
@@ -1293,22 +1761,25 @@ impl Layout<'_> {
             .any(|i| !keep[i] && matches!(body_kind(lines[i]), Some(Body::Added | Body::Removed)));
         if partial {
             // Changed lines are left out, so no header could make it apply: one header counting
-            // what is shown, and notes for what is not (unless the hunk's note says it).
+            // what is shown, and notes for what is not (unless the hunk's note says it) where
+            // they stand for several times what they cost.
             let shown: Vec<usize> = body.clone().filter(|&i| keep[i]).collect();
             header(out, &shown, &range.tail);
-            note(out, h.header);
+            header_note(out, notes_left);
             let gaps = detail == Detail::Full && !self.trimmed.notes.contains_key(&h.header);
             let mut prev = shown[0];
             for &k in &shown {
-                if gaps && k > prev + 1 {
-                    let (added, removed) = self.counts(prev + 1..k);
-                    out.push_str(&format!(
-                        "[… {}: +{added} -{removed}]\n",
-                        plural(k - prev - 1, "line")
-                    ));
+                let (added, removed) = counts(lines, prev + 1..k);
+                if gaps && added + removed > 0 {
+                    let gap = prev + 1..k;
+                    let note = format!("[… {}: +{added} -{removed}]\n", plural(gap.len(), "line"));
+                    let stands_for = rough_cost(&lines[gap]);
+                    if stands_for >= NOTE_RATIO * estimate(&note) {
+                        self.note(out, &note, notes_left);
+                    }
                 }
                 self.push(out, lines[k]);
-                note(out, k);
+                line_note(out, k);
                 prev = k;
             }
             return;
@@ -1328,12 +1799,12 @@ impl Layout<'_> {
             let shown: Vec<usize> = (start..i).collect();
             header(out, &shown, if first { &range.tail } else { "" });
             if first {
-                note(out, h.header);
+                header_note(out, notes_left);
             }
             first = false;
             for &k in &shown {
                 self.push(out, lines[k]);
-                note(out, k);
+                line_note(out, k);
             }
         }
     }
