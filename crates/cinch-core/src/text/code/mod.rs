@@ -9,18 +9,27 @@
 //! `# <<ccr:KEY …>>` before the kept `end`); docstrings and block comments keep their first
 //! and closing lines, never cut open.
 //!
-//! The budget is a cap, and it is used. Cuts are ordered from least to most worth keeping
-//! ([`STAGES`]): function bodies (the longest and least called first), then the markers of
-//! those bodies shortened to a bare placeholder (the whole file stays retrievable under the
-//! key at the end), then docstrings, comment blocks and class members other than methods cut
-//! to their first line, then whole comments, docstrings, imports, short bodies and fields of
-//! types, then whole items (a comment line lists their names), and last what the query asks
-//! about. The fewest cuts that bring the output under the budget are found by bisection,
-//! counting tokens exactly; then, while there is room, cuts are undone in reverse order (the
-//! query's definitions first, then items, then comments, then bodies shortest and most called
-//! first) so that the output fills the budget. A definition the query names (`parse_header`,
-//! `Store::put`, `class ConfigLoader`, with or without backticks) keeps its whole body whenever
-//! it fits.
+//! The budget is a cap, and it is used. The outline comes first: every definition's signature
+//! line stays before any body gets room. Cuts are ordered from least to most worth keeping in
+//! three phases. First what is not a signature ([`STAGES`]): function bodies (the longest and
+//! least called, private before public, first), then the markers of those bodies shortened to
+//! a bare placeholder (the whole file stays retrievable under the key at the end), then
+//! docstrings, comment blocks and class members other than methods cut to their first line,
+//! then whole comments, docstrings, imports, short bodies, fields of types and the contents of
+//! large literals (a table keeps the line that names it); and the same again for what the
+//! query asks about, so that even the body of the asked function gives way before any
+//! signature (it gives way from its last statements on, and comes back from its first). Then
+//! parameter lists over several lines and the attributes and decorators on lines of their
+//! own. Last whole items: private ones and test code first, the most tokens saved for each
+//! definition lost first, what the query asks about last of all; each run of them leaves a
+//! bare placeholder line, and the marker at the end counts them.
+//! The fewest cuts that bring the output under the budget are found by bisection, counting
+//! tokens exactly; then, while there is room, cuts are undone in reverse order (items first,
+//! then parameters, then the query's definitions, then comments, then bodies shortest and
+//! most called first) so that the output fills the budget. A definition the query names
+//! (`parse_header`, `Store::put`, `class ConfigLoader`, with or without backticks) keeps its
+//! whole body whenever it fits beside the outline. A bare placeholder joins the line that
+//! opens its block (`fn f() { /* ... */ }`, `def f(): ...`).
 //!
 //! Every elided body is stored on its own under its marker's key; the whole file is stored
 //! under the key of the comment line at the end, recording which lines stayed visible.
@@ -35,7 +44,7 @@ use crate::context::Context;
 use crate::detect::Language;
 use crate::tokens::estimate;
 use names::Asked;
-use outline::{Cut, Form, Walker, What};
+use outline::{Cut, Form, Walker, What, ELIDED};
 use regex::Regex;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
@@ -53,15 +62,17 @@ const FILL_ROUNDS: usize = 3;
 /// Item names listed in one note of left-out items.
 const LISTED: usize = 6;
 
-/// The order in which cuts are applied, by stage:
+/// The order in which cuts are applied, by stage, within each phase (see `phase`):
 ///
 /// 1. function bodies, and the tail of long runs of imports;
 /// 2. the markers of elided bodies shortened to a bare placeholder;
 /// 3. docstrings and comment blocks to their first line, class members other than methods;
-/// 4. whole comments, docstrings and import runs, short bodies, the fields of types;
-/// 5. whole items (test code first, the largest first);
+/// 4. whole comments, docstrings and import runs, short bodies, the fields of types, the
+///    contents of large literals, parameter lists;
+/// 5. whole items (private ones and test code first, the largest first), what leads into
+///    them, warning comments;
 ///
-/// and then the same again for what the query asks about (weakest match first).
+/// and within a phase the same again for what the query asks about (weakest match first).
 pub const STAGES: u8 = 5;
 
 /// The stage of shortening the markers.
@@ -130,8 +141,13 @@ impl Syntax {
         let text = text.replace(['\n', '\r'], " ");
         match (form, self) {
             (Form::Silent, _) => String::new(),
-            (Form::Block, Syntax::Python) if text == "…" => format!("{indent}...\n"),
+            (Form::Statement, _) if text == ELIDED => format!("{indent}{ELIDED}\n"),
+            (Form::Statement, _) => format!("{indent}...  # {text}\n"),
+            (Form::Block, Syntax::Python) if text == ELIDED => format!("{indent}{ELIDED}\n"),
             (Form::Block, Syntax::Python) => format!("{indent}...  # {text}\n"),
+            (Form::Line, Syntax::Python) if !indent.is_empty() && text == ELIDED => {
+                format!("{indent}{ELIDED}\n")
+            }
             (Form::Line, Syntax::Python) if !indent.is_empty() => {
                 format!("{indent}...  # {text}\n")
             }
@@ -283,6 +299,12 @@ fn top_level_split(lines: &[&str]) -> Option<(usize, usize)> {
     best.filter(|&(b, _)| b >= total / 8 && total - b >= total / 8)
 }
 
+/// A line that is only a label (`retry:`, `Lines:`), perhaps with a line comment.
+fn label_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"^\s*[A-Za-z_]\w*:\s*(?://.*)?$").expect("valid pattern"))
+}
+
 fn calls_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| Regex::new(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(").expect("valid pattern"))
@@ -327,18 +349,67 @@ fn call_counts(text: &str) -> HashMap<&str, usize> {
 /// For languages without a grammar: blocks under a line that looks like a function header (it
 /// has a `(` and ends in `{` or `:`, or its next line is a lone `{`, and the lines after it are
 /// indented deeper) are elided like function bodies, the header and the closing line staying;
-/// top-level paragraphs (from a line at column 0 after a blank line) are the items.
-fn indentation_outline(lines: &[&str]) -> Vec<Cut> {
+/// top-level paragraphs (from a line at column 0 after a blank line) are the items. Nothing
+/// starts inside a block comment or a string over several lines.
+fn indentation_outline(lines: &[&str], syntax: Syntax) -> Vec<Cut> {
+    let quoted = quoted_rows(lines, syntax);
     let indent = |i: usize| {
         let c = content(lines[i]);
         (!c.trim().is_empty()).then(|| c.len() - c.trim_start().len())
     };
+    // Blocks under function-like headers: (header row, the row that opens the block, the
+    // block's last row).
+    let mut blocks: Vec<(usize, usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let header = content(lines[i]).trim_end();
+        let (Some(level), false) = (indent(i), quoted[i]) else {
+            i += 1;
+            continue;
+        };
+        let next = (i + 1..lines.len()).find(|&j| indent(j).is_some());
+        let brace_below =
+            next.is_some_and(|j| content(lines[j]).trim() == "{" && indent(j) == Some(level));
+        let opens = header.contains('(') && (header.ends_with(['{', ':']) || brace_below);
+        if !opens {
+            i += 1;
+            continue;
+        }
+        let start = if brace_below { next.unwrap_or(i) } else { i };
+        let braced = content(lines[start]).trim_end().ends_with('{');
+        // The block: the following lines indented deeper (blank lines included), and in braces
+        // the labels at the header's level (`retry:` in C, `Lines:` in Go).
+        let mut last = start;
+        let mut j = start + 1;
+        while j < lines.len() {
+            match indent(j) {
+                Some(l) if l <= level && !(braced && label_re().is_match(content(lines[j]))) => {
+                    break
+                }
+                Some(_) => last = j,
+                None => {}
+            }
+            j += 1;
+        }
+        if last > start {
+            blocks.push((i, start, last));
+            i = last + 1;
+        } else {
+            i += 1;
+        }
+    }
+    let mut inside = vec![false; lines.len()];
+    for &(_, start, last) in &blocks {
+        inside[start + 1..=last].fill(true);
+    }
     let mut cuts: Vec<Cut> = Vec::new();
-    // Items: paragraphs starting at column 0 after a blank line.
+    // Items: paragraphs starting at column 0 after a blank line, not inside a block (a label in
+    // a Go function) nor closing one.
     let mut starts: Vec<usize> = Vec::new();
     for i in 0..lines.len() {
         let after_blank = i == 0 || indent(i - 1).is_none();
-        if indent(i) == Some(0) && after_blank {
+        let closing = content(lines[i]).starts_with(['}', ')', ']']);
+        if indent(i) == Some(0) && after_blank && !inside[i] && !quoted[i] && !closing {
             starts.push(i);
         }
     }
@@ -354,54 +425,77 @@ fn indentation_outline(lines: &[&str]) -> Vec<Cut> {
         item_of[s..end].fill(Some(cuts.len()));
         cuts.push(cut);
     }
-    let mut i = 0;
-    while i < lines.len() {
+    for (i, start, last) in blocks {
         let header = content(lines[i]).trim_end();
-        let Some(level) = indent(i) else {
-            i += 1;
-            continue;
-        };
-        let next = (i + 1..lines.len()).find(|&j| indent(j).is_some());
-        let brace_below =
-            next.is_some_and(|j| content(lines[j]).trim() == "{" && indent(j) == Some(level));
-        let opens = header.contains('(') && (header.ends_with(['{', ':']) || brace_below);
-        if !opens {
-            i += 1;
-            continue;
+        let body: String = lines[start + 1..=last].concat();
+        let called = calls(&body);
+        let n = last - start;
+        let mut cut = Cut::new_body(start + 1, last);
+        cut.indent = outline::leading_ws(content(lines[start + 1])).to_string();
+        // Python-like code needs a statement in the block.
+        if syntax == Syntax::Hash && content(lines[start]).trim_end().ends_with(':') {
+            cut.form = Form::Statement;
         }
-        let start = if brace_below { next.unwrap_or(i) } else { i };
-        // The block: the following lines indented deeper (blank lines included).
-        let mut last = start;
-        let mut j = start + 1;
-        while j < lines.len() {
-            match indent(j) {
-                Some(l) if l <= level => break,
-                Some(_) => last = j,
-                None => {}
-            }
-            j += 1;
-        }
-        if last > start {
-            let body: String = lines[start + 1..=last].concat();
-            let called = calls(&body);
-            let n = last - start;
-            let mut cut = Cut::new_body(start + 1, last);
-            cut.indent = outline::leading_ws(content(lines[start + 1])).to_string();
-            cut.label = header.trim().chars().take(60).collect();
-            cut.full = if called.is_empty() {
-                format!("{n} lines")
-            } else {
-                format!("{n} lines; calls {called}")
-            };
-            cut.parent = item_of[i];
-            cut.stage = if n > SHORT_BODY { 1 } else { 4 };
-            cuts.push(cut);
-            i = last + 1;
+        // A `{` that ends a header with no comment on it.
+        let opening = content(lines[start]).trim_end();
+        cut.opens = (opening.ends_with('{') && !opening.contains("//") && !opening.contains("/*"))
+            .then_some(start);
+        cut.label = header.trim().chars().take(60).collect();
+        cut.full = if called.is_empty() {
+            format!("{n} lines")
         } else {
-            i += 1;
-        }
+            format!("{n} lines; calls {called}")
+        };
+        cut.parent = item_of[i];
+        cut.stage = if n > SHORT_BODY { 1 } else { 4 };
+        cuts.push(cut);
     }
     cuts
+}
+
+/// Whether each row starts inside a block comment (`/* */` with braces) or a string over
+/// several lines (`"""`, `'''` with `#` comments), roughly: strings are not told apart from
+/// code.
+fn quoted_rows(lines: &[&str], syntax: Syntax) -> Vec<bool> {
+    let delimiters: &[(&str, &str)] = match syntax {
+        Syntax::Brace => &[("/*", "*/")],
+        Syntax::Hash | Syntax::Python => &[("\"\"\"", "\"\"\""), ("'''", "'''")],
+        _ => &[],
+    };
+    let mut quoted = vec![false; lines.len()];
+    if delimiters.is_empty() {
+        return quoted;
+    }
+    let mut open: Option<&str> = None;
+    for (row, line) in lines.iter().enumerate() {
+        quoted[row] = open.is_some();
+        let mut rest = content(line);
+        loop {
+            if let Some(close) = open {
+                match rest.find(close) {
+                    Some(at) => {
+                        rest = &rest[at + close.len()..];
+                        open = None;
+                    }
+                    None => break,
+                }
+                continue;
+            }
+            let comment = rest.find(syntax.line_comment());
+            let first = delimiters
+                .iter()
+                .filter_map(|&(o, c)| rest.find(o).map(|at| (at, o, c)))
+                .min_by_key(|d| d.0);
+            match first {
+                Some((at, o, c)) if comment.is_none_or(|l| l > at) => {
+                    rest = &rest[at + o.len()..];
+                    open = Some(c);
+                }
+                _ => break,
+            }
+        }
+    }
+    quoted
 }
 
 /// Compresses source code (see the module docs).
@@ -419,14 +513,14 @@ pub fn compress_code(
         Some(grammar) => {
             let trees = parse(&grammar, text, &lines)
                 .ok_or(TextError::NothingToDrop("the code could not be parsed"))?;
-            let mut walker = Walker::new(text, &lines, syntax, &asked);
+            let mut walker = Walker::new(text, &lines, lang, syntax, &asked);
             for tree in &trees {
                 walker.walk(tree.root_node());
             }
             walker.finish()
         }
         None => {
-            let mut cuts = indentation_outline(&lines);
+            let mut cuts = indentation_outline(&lines, syntax);
             for cut in &mut cuts {
                 let level = if cut.what == What::Drop {
                     asked.container(&cut.label)
@@ -466,6 +560,12 @@ fn weigh(cuts: &mut [Cut], text: &str, lines: &[&str], budget: usize) {
             p = cuts[j].parent;
         }
     }
+    // What leads into an item is asked about as strongly as the item.
+    for i in 0..cuts.len() {
+        if let (What::Leading, Some(p)) = (cuts[i].what, cuts[i].parent) {
+            cuts[i].asked = cuts[p].asked;
+        }
+    }
     // Rows an item still shows once everything but items is cut: what dropping it saves.
     let mut outline_rows = vec![true; lines.len()];
     for c in cuts.iter().filter(|c| c.what != What::Drop) {
@@ -494,20 +594,30 @@ fn weigh(cuts: &mut [Cut], text: &str, lines: &[&str], budget: usize) {
             _ => rows.map(|r| est[r]).sum(),
         };
         c.weight = match c.what {
-            // Long bodies of functions called little go first.
+            // Long bodies of functions called little go first, private ones sooner.
             What::Body => {
                 let calls = called.get(c.label.as_str()).copied().unwrap_or(0);
-                (saves as u64 * 1000) / (1 + calls.saturating_sub(1) as u64)
+                (saves as u64 * 1000) / (1 + calls.saturating_sub(1) as u64) * private(c)
             }
-            // Test code first, then the most tokens saved for each definition lost.
+            // The most tokens saved for each definition lost; private items (test code among
+            // them) sooner.
             What::Drop => {
                 big[i] = saves * 3 > budget;
-                (u64::from(c.test) << 60) | (saves as u64 * 1000 / held[i])
+                let factor = if c.test { 2 } else { private(c) };
+                saves as u64 * 1000 / held[i] * factor
             }
+            What::Params | What::Leading => saves as u64 * private(c),
             // Warning comments kept to the last of their stage.
             What::CommentAll | What::CommentTail if c.stage == STAGES => 0,
             _ => saves as u64,
         };
+    }
+    // The tails of a body go just before it, the last first, so that a body the query names
+    // comes back a statement at a time once it is back.
+    for i in 0..cuts.len() {
+        if let (What::Tail, Some(p)) = (cuts[i].what, cuts[i].parent) {
+            cuts[i].weight = cuts[p].weight + 1;
+        }
     }
     // An item whose outline takes a good share of the budget goes only after everything it
     // holds, so that undoing it shows its outline rather than all of it at once (a file that
@@ -530,6 +640,15 @@ fn weigh(cuts: &mut [Cut], text: &str, lines: &[&str], budget: usize) {
     }
 }
 
+/// How much sooner a cut goes for being private.
+fn private(c: &Cut) -> u64 {
+    if c.public {
+        1
+    } else {
+        2
+    }
+}
+
 /// One step of leaving out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
@@ -538,8 +657,22 @@ enum Step {
     Terse,
 }
 
-/// Where a step comes in the order: query level, stage, weight (higher first), row, index.
-type Order = (u8, u8, std::cmp::Reverse<u64>, usize, usize);
+/// Where a step comes in the order: phase, query level, stage, weight (higher first), row,
+/// index.
+type Order = (u8, u8, u8, std::cmp::Reverse<u64>, usize, usize);
+
+/// The phase of a cut: what is not a signature (bodies, comments, imports, fields) goes first,
+/// then parameter lists and what leads into items (attributes, decorators), then whole items
+/// and the comments that warn (these last of all). So every definition's signature stays
+/// while any body, even one the query asks about, can give way.
+fn phase(c: &Cut) -> u8 {
+    match c.what {
+        What::Drop => 2,
+        What::CommentAll | What::CommentTail if c.stage == STAGES => 2,
+        What::Params | What::Leading => 1,
+        _ => 0,
+    }
+}
 
 /// The order in which cuts are applied (see [`STAGES`]).
 fn steps(cuts: &[Cut]) -> Vec<Step> {
@@ -555,13 +688,20 @@ fn steps(cuts: &[Cut]) -> Vec<Step> {
                 first
             };
             (
-                (c.asked, c.stage, std::cmp::Reverse(c.weight), at, i),
+                (
+                    phase(c),
+                    c.asked,
+                    c.stage,
+                    std::cmp::Reverse(c.weight),
+                    at,
+                    i,
+                ),
                 Step::Cut(i),
             )
         })
         .collect();
     keyed.push((
-        (0, TERSE_STAGE, std::cmp::Reverse(0), 0, usize::MAX),
+        (0, 0, TERSE_STAGE, std::cmp::Reverse(0), 0, usize::MAX),
         Step::Terse,
     ));
     keyed.sort_by_key(|k| k.0);
@@ -702,13 +842,24 @@ impl<'a> Doc<'a> {
             .copied()
             .filter(|&i| state.applied[i] && !covered[i])
             .peekable();
-        let mut out = Output::default();
+        let mut out = Output {
+            terse: state.terse,
+            ..Output::default()
+        };
+        let mut joined = None;
         for (row, (line, &h)) in self.lines.iter().zip(&hiders).enumerate() {
             while let Some(i) = notes.next_if(|&i| self.cuts[i].note_at <= row) {
-                out.note(self, i, state.terse);
+                let next = notes.peek().map(|&j| self.cuts[j].note_at);
+                match self.joinable(i, state.terse, &hiders, out.last, next) {
+                    Some((placeholder, close)) => {
+                        out.join(self, i, placeholder, close.map(|r| (r, self.lines[r])));
+                        joined = close;
+                    }
+                    None => out.note(self, i, state.terse),
+                }
             }
-            if h == 0 {
-                out.line(self, line);
+            if h == 0 && joined != Some(row) {
+                out.line(self, row, line);
             }
         }
         for i in notes {
@@ -716,6 +867,63 @@ impl<'a> Doc<'a> {
         }
         let hidden = hiders.iter().filter(|&&h| h > 0).count();
         out.finish(self, whole, hidden, state.terse)
+    }
+
+    /// Whether cut `i`'s note can join the lines around it, and how: an elided block whose
+    /// note is a bare placeholder, with nothing shown between it and the line that opens the
+    /// block (which must be the row shown last, `last`), reads `fn f() { /* ... */ }` (the
+    /// closing line, returned, joins too when no note comes before it: `next` is where the
+    /// next note goes) or `def f(): ...`; three tokens fewer for each definition in an outline.
+    fn joinable(
+        &self,
+        i: usize,
+        terse: bool,
+        hiders: &[u32],
+        last: Option<usize>,
+        next: Option<usize>,
+    ) -> Option<(&'static str, Option<usize>)> {
+        let c = &self.cuts[i];
+        if c.opens.is_none()
+            || c.opens != last
+            || !matches!(
+                c.what,
+                What::Body | What::Fields | What::Params | What::Value
+            )
+            || c.terse != ELIDED
+            || (self.keys[i].is_some() && !terse)
+        {
+            return None;
+        }
+        let (head, end) = (last?, c.hide.last()?.1);
+        if head >= c.note_at
+            || c.note_at > end
+            || next.is_some_and(|n| n <= end)
+            || hiders[head + 1..=end].contains(&0)
+        {
+            return None;
+        }
+        let opening = content(self.lines[head]).trim_end();
+        match self.syntax {
+            Syntax::Python => {
+                (c.what == What::Body && opening.ends_with(':')).then_some((ELIDED, None))
+            }
+            Syntax::Brace => {
+                let (open, close) = match opening.chars().last() {
+                    Some('(') => ('(', ')'),
+                    Some('[') => ('[', ']'),
+                    _ => ('{', '}'),
+                };
+                let r = end + 1;
+                let ok = c.hide.len() == 1
+                    && next.is_none_or(|n| n > r)
+                    && opening.ends_with(open)
+                    && r < self.lines.len()
+                    && hiders[r] == 0
+                    && content(self.lines[r]).trim_start().starts_with(close);
+                ok.then_some(("/* ... */", Some(r)))
+            }
+            _ => None,
+        }
     }
 
     /// The estimated cost of the notes that undoing cut `i` would bring out: those of the
@@ -730,6 +938,7 @@ impl<'a> Doc<'a> {
             }
             let c = &self.cuts[j];
             cost += match (c.what, c.form) {
+                (What::Drop, _) if state.terse => 1,
                 (What::Drop, _) => estimate(&c.label) + 2,
                 (_, Form::Silent) => 0,
                 _ => estimate(&self.note(j, state.terse)),
@@ -753,6 +962,10 @@ struct Output<'a> {
     /// Blank lines held back while items are being left out (they do not part the note).
     blank: Vec<&'a str>,
     counts: Counts,
+    /// The row the output ends with, if it ends with a line of the file.
+    last: Option<usize>,
+    /// Short notes: items left out are a bare placeholder where they were, counted at the end.
+    terse: bool,
 }
 
 impl<'a> Output<'a> {
@@ -776,24 +989,61 @@ impl<'a> Output<'a> {
         self.flush(doc);
         newline(&mut self.text);
         self.text.push_str(&doc.note(i, terse));
+        self.last = None;
+    }
+
+    /// Cut `i`'s placeholder on the line that opens its block, and the line that closes it
+    /// (`close`) after it (see [`Doc::joinable`]).
+    fn join(&mut self, doc: &Doc, i: usize, placeholder: &str, close: Option<(usize, &str)>) {
+        self.counts.add(&doc.cuts[i]);
+        let ending = if self.text.ends_with("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
+        };
+        self.text
+            .truncate(self.text.trim_end_matches(['\n', '\r']).len());
+        self.text.push(' ');
+        self.text.push_str(placeholder);
+        match close {
+            Some((row, line)) => {
+                self.text.push(' ');
+                self.text.push_str(line.trim_start());
+                self.last = Some(row);
+            }
+            None => {
+                self.text.push_str(ending);
+                self.last = None;
+            }
+        }
     }
 
     /// A line shown.
-    fn line(&mut self, doc: &Doc, line: &'a str) {
+    fn line(&mut self, doc: &Doc, row: usize, line: &'a str) {
         if self.dropped.is_some() && content(line).trim().is_empty() {
             self.blank.push(line);
             return;
         }
         self.flush(doc);
         self.text.push_str(line);
+        self.last = Some(row);
     }
 
     /// The note of the items left out, and the blank lines held back.
     fn flush(&mut self, doc: &Doc) {
         if let Some(d) = self.dropped.take() {
             newline(&mut self.text);
-            let note = doc.syntax.note(Form::Line, &d.indent, &d.text());
+            let text = if self.terse {
+                ELIDED.to_string()
+            } else {
+                d.text()
+            };
+            let note = doc.syntax.note(Form::Line, &d.indent, &text);
             self.text.push_str(&note);
+            self.last = None;
+        }
+        if !self.blank.is_empty() {
+            self.last = None;
         }
         self.text.extend(self.blank.drain(..));
     }
@@ -842,7 +1092,7 @@ impl Dropped {
         if self.labels.len() > LISTED {
             names.push_str(&format!(" and {} more", self.labels.len() - LISTED));
         }
-        format!("… left out: {names} ({} lines)", self.rows)
+        format!("left out: {names} ({} lines)", self.rows)
     }
 }
 
@@ -864,7 +1114,10 @@ impl Counts {
 
     fn summary(&self, hidden: usize, n: usize, terse: bool) -> String {
         if terse {
-            return format!("{hidden} of {n} lines hidden");
+            return match self.items {
+                0 => format!("{hidden} of {n} lines hidden"),
+                items => format!("{hidden} of {n} lines hidden; {items} items left out"),
+            };
         }
         let mut s = format!("whole file; {hidden} of {n} lines hidden");
         let mut parts = Vec::new();

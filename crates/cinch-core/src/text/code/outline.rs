@@ -14,20 +14,33 @@
 
 use super::names::{Asked, Level};
 use super::{Syntax, SHORT_BODY};
+use crate::detect::Language;
 use crate::text::content;
 use tree_sitter::Node;
+
+/// What a short note of an elided block says: a placeholder, ASCII (`…` costs three tokens,
+/// `...` one).
+pub(super) const ELIDED: &str = "...";
 
 /// What a cut leaves out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum What {
     /// A function's body.
     Body,
+    /// The statements of the body of a function the query names from one on (a body shown in
+    /// part shows its first statements).
+    Tail,
     /// The lines of a class, impl or module body that are not methods or nested types.
     Members,
     /// The fields of a struct, enum or interface.
     Fields,
+    /// The lines inside the brackets of a literal an item holds (a table, a map, a list).
+    Value,
     /// A function's parameters, one or more to a line, between the lines of their brackets.
     Params,
+    /// The attributes, decorators and annotations on lines of their own that lead into an item
+    /// (`#[inline]`, `@property`, `@Override`).
+    Leading,
     /// A docstring's lines after its first, but its closing line.
     DocTail,
     /// A whole docstring.
@@ -57,6 +70,9 @@ pub(super) enum Form {
     Comment,
     /// No note: what it hides is told in the summary at the end.
     Silent,
+    /// A statement standing for a block's contents in Python-like code without a grammar:
+    /// `...  # …`.
+    Statement,
 }
 
 /// Lines that can be left out together.
@@ -93,15 +109,27 @@ pub(super) struct Cut {
     /// Shows no short note: what stays around it keeps the code valid (a class with methods
     /// needs no placeholder for its hidden attributes).
     pub quiet: bool,
+    /// Part of the public interface (`pub`, `export`, `public`, a Go name in capitals, a Python
+    /// name without a leading underscore, a trait's method): for items, and for the bodies and
+    /// parameters of functions that are items.
+    pub public: bool,
+    /// The row that opens the hidden block, where the bracket or colon that opens it ends the
+    /// row (no comment after it): a bare placeholder may go on that row.
+    pub opens: Option<usize>,
 }
 
 impl Cut {
     fn new(what: What, hide: Vec<(usize, usize)>, note_at: usize, form: Form) -> Cut {
         let stage = match what {
-            What::Body | What::ImportTail => 1,
+            What::Body | What::Tail | What::ImportTail => 1,
             What::DocTail | What::CommentTail | What::Members => 3,
-            What::DocAll | What::CommentAll | What::ImportAll | What::Fields | What::Params => 4,
-            What::Drop => 5,
+            What::DocAll
+            | What::CommentAll
+            | What::ImportAll
+            | What::Fields
+            | What::Value
+            | What::Params => 4,
+            What::Drop | What::Leading => 5,
         };
         Cut {
             what,
@@ -119,6 +147,8 @@ impl Cut {
             weight: 0,
             test: false,
             quiet: false,
+            public: true,
+            opens: None,
         }
     }
 
@@ -133,7 +163,7 @@ impl Cut {
     pub fn new_body(first: usize, last: usize) -> Cut {
         let mut cut = Cut::new(What::Body, vec![(first, last)], first, Form::Block);
         cut.own = cut.hide.clone();
-        cut.terse = "…".to_string();
+        cut.terse = ELIDED.to_string();
         cut
     }
 
@@ -217,6 +247,8 @@ const KEPT: &[&str] = &[
 
 /// Deeper than this, the walk stops (the rest stays as it is).
 const MAX_DEPTH: usize = 256;
+/// The most statements a body the query names can be shown in part after.
+const MAX_TAILS: usize = 48;
 /// Runs of imports longer than this many lines keep their first [`IMPORTS_SHOWN`].
 const LONG_IMPORTS: usize = 10;
 const IMPORTS_SHOWN: usize = 3;
@@ -250,6 +282,7 @@ struct Import {
 pub(super) struct Walker<'a> {
     src: &'a str,
     lines: &'a [&'a str],
+    lang: Language,
     syntax: Syntax,
     asked: &'a Asked,
     pub cuts: Vec<Cut>,
@@ -258,10 +291,17 @@ pub(super) struct Walker<'a> {
 }
 
 impl<'a> Walker<'a> {
-    pub fn new(src: &'a str, lines: &'a [&'a str], syntax: Syntax, asked: &'a Asked) -> Self {
+    pub fn new(
+        src: &'a str,
+        lines: &'a [&'a str],
+        lang: Language,
+        syntax: Syntax,
+        asked: &'a Asked,
+    ) -> Self {
         Walker {
             src,
             lines,
+            lang,
             syntax,
             asked,
             cuts: Vec::new(),
@@ -366,6 +406,7 @@ impl<'a> Walker<'a> {
                 && !IMPORTS.contains(&kind)
                 && !KEPT.contains(&kind)
                 && !is_docstring(child)
+                && !self.declares_private_name(child)
                 && self.fills_its_lines(child);
             // Members the members' cut hides go with it, not one by one.
             let hidden_member = members.filter(|_| self.is_member(child));
@@ -404,11 +445,52 @@ impl<'a> Walker<'a> {
             cut.parent = env.parent;
             cut.asked = env.asked;
             cut.test = self.is_test(first, child);
+            cut.public = self.is_public(child, list);
+            let public = cut.public;
             let id = self.push(cut);
             let item = Env {
                 parent: Some(id),
                 ..inner.clone()
             };
+            let mut lead: Vec<(usize, usize)> = leading
+                .iter()
+                .filter(|n| LEADING.contains(&n.kind()))
+                .map(|n| (n.start_position().row, last_row(*n)))
+                .collect();
+            self.inner_leading(child, &mut lead, 0);
+            if !lead.is_empty() {
+                lead.sort_unstable();
+                let mut hide: Vec<(usize, usize)> = Vec::new();
+                for (a, b) in lead {
+                    match hide.last_mut() {
+                        Some(last) if a <= last.1 + 1 => last.1 = last.1.max(b),
+                        _ => hide.push((a, b)),
+                    }
+                }
+                let at = hide[0].0;
+                let mut cut = Cut::new(What::Leading, hide, at, Form::Silent);
+                cut.parent = Some(id);
+                cut.asked = env.asked;
+                cut.public = public;
+                self.push(cut);
+            }
+            if let Some((open, close, ends)) = self.value_literal(child) {
+                let mut cut = Cut::new(
+                    What::Value,
+                    vec![(open + 1, close - 1)],
+                    open + 1,
+                    Form::Comment,
+                );
+                cut.indent = self.inner_indent(open + 1, close);
+                cut.own = cut.hide.clone();
+                cut.full = format!("{} lines", close - open - 1);
+                cut.terse = ELIDED.to_string();
+                cut.opens = ends.then_some(open);
+                cut.parent = Some(id);
+                cut.asked = env.asked;
+                cut.public = public;
+                self.push(cut);
+            }
             for node in leading.drain(..) {
                 self.visit(node, &item);
             }
@@ -416,6 +498,61 @@ impl<'a> Walker<'a> {
         }
         for node in leading {
             self.visit(node, &inner);
+        }
+    }
+
+    /// The rows of the brackets of the largest literal over several lines that `item` holds,
+    /// if nothing in it has cuts of its own (functions, types, fields): its lines inside the
+    /// brackets can go like a body's. With whether the opening bracket ends its row.
+    fn value_literal(&self, item: Node) -> Option<(usize, usize, bool)> {
+        let kind = item.kind();
+        if FUNCTIONS.contains(&kind) || CONTAINERS.contains(&kind) || item.has_error() {
+            return None;
+        }
+        let mut best: Option<(usize, usize, bool)> = None;
+        let mut stack = vec![(item, 0usize)];
+        while let Some((node, depth)) = stack.pop() {
+            let kind = node.kind();
+            if FUNCTIONS.contains(&kind) || CONTAINERS.contains(&kind) || FIELDS.contains(&kind) {
+                return None;
+            }
+            if node.end_position().row >= node.start_position().row + 4 {
+                let pair = match self.text(node).as_bytes().first() {
+                    Some(b'{') => Some(('{', '}')),
+                    Some(b'[') => Some(('[', ']')),
+                    Some(b'(') => Some(('(', ')')),
+                    _ => None,
+                };
+                let rows = pair.and_then(|(o, c)| self.bracketed(node, o, c));
+                if let Some((o, c)) = rows {
+                    if best.is_none_or(|(bo, bc, _)| c - o > bc - bo) {
+                        best = Some((o, c, self.ends_its_row(node.start_byte() + 1)));
+                    }
+                }
+            }
+            if depth < 8 {
+                let mut cursor = node.walk();
+                for child in node.named_children(&mut cursor) {
+                    stack.push((child, depth + 1));
+                }
+            }
+        }
+        best
+    }
+
+    /// The rows of the decorators and annotations on lines of their own inside an item's node
+    /// (a Python decorated definition, Java modifiers, a TypeScript class).
+    fn inner_leading(&self, node: Node, rows: &mut Vec<(usize, usize)>, depth: usize) {
+        let mut cursor = node.walk();
+        for child in node.named_children(&mut cursor) {
+            let kind = child.kind();
+            if LEADING.contains(&kind) {
+                if self.fills_its_lines(child) {
+                    rows.push((child.start_position().row, last_row(child)));
+                }
+            } else if depth == 0 && kind == "modifiers" {
+                self.inner_leading(child, rows, 1);
+            }
         }
     }
 
@@ -529,20 +666,31 @@ impl<'a> Walker<'a> {
         }
         let name = self.name_of(node);
         let asked = env.asked.max(self.asked.function(name));
+        // The body and parameters of an item that is a function are as public as the item.
+        let public = env
+            .parent
+            .map(|p| &self.cuts[p])
+            .is_none_or(|p| p.what != What::Drop || p.public);
         let mut inner = Env {
             depth: env.depth + 1,
             asked,
             ..env.clone()
         };
         let body = node.child_by_field_name("body");
+        let mut tails = Vec::new();
         if let Some(body) = body {
             if let Some(mut cut) = self.body_cut(node, body) {
                 let rows = cut.rows();
                 cut.label = name.to_string();
                 cut.parent = env.parent;
                 cut.asked = asked;
+                cut.public = public;
                 cut.stage = if rows > SHORT_BODY { 1 } else { 4 };
-                inner.parent = Some(self.push(cut));
+                let id = self.push(cut);
+                inner.parent = Some(id);
+                if self.asked.function(name) > 0 && rows > SHORT_BODY {
+                    tails = self.tails(body, id);
+                }
             }
         }
         let params = node.child_by_field_name("parameters");
@@ -555,10 +703,14 @@ impl<'a> Walker<'a> {
                 Form::Comment,
             );
             cut.indent = self.inner_indent(open + 1, close);
-            cut.terse = "…".to_string();
+            cut.terse = ELIDED.to_string();
             cut.full = cut.terse.clone();
             cut.parent = env.parent;
             cut.asked = asked;
+            cut.public = public;
+            cut.opens = params
+                .filter(|p| self.ends_its_row(p.start_byte() + 1))
+                .map(|_| open);
             params_cut = Some(self.push(cut));
         }
         let mut cursor = node.walk();
@@ -580,16 +732,21 @@ impl<'a> Walker<'a> {
                 continue;
             }
             // A Python docstring is not all hidden by the body's cut: it keeps its own parent.
-            let mut c = child.walk();
-            for (i, part) in child.children(&mut c).enumerate() {
+            // What sits in a statement that a tail hides goes with the tail.
+            for (i, part) in statements(child).into_iter().enumerate() {
                 let outer = i == 0 && is_docstring(part);
+                let row = part.start_position().row;
+                let tail = tails.iter().rev().find(|&&(at, _)| at <= row).map(|t| t.1);
                 let env = if outer {
                     Env {
                         parent: env.parent,
                         ..inner.clone()
                     }
                 } else {
-                    inner.clone()
+                    Env {
+                        parent: tail.or(inner.parent),
+                        ..inner.clone()
+                    }
                 };
                 self.visit(
                     part,
@@ -600,6 +757,49 @@ impl<'a> Walker<'a> {
                 );
             }
         }
+    }
+
+    /// The tails of the body `body` of a function the query names, its cut being `id`: from
+    /// each of its statements after the first to the end of the body, each holding the next,
+    /// as (first row hidden, cut).
+    fn tails(&mut self, body: Node, id: usize) -> Vec<(usize, usize)> {
+        let (asked, public) = (self.cuts[id].asked, self.cuts[id].public);
+        let (Some(&(first, _)), Some(&(_, end))) =
+            (self.cuts[id].hide.first(), self.cuts[id].hide.last())
+        else {
+            return Vec::new();
+        };
+        let parts: Vec<Node> = statements(body)
+            .into_iter()
+            .filter(|n| n.is_named() && !n.is_error() && !n.is_missing())
+            .collect();
+        let mut tails = Vec::new();
+        let mut parent = id;
+        for pair in parts.windows(2) {
+            let (prev, part) = (pair[0], pair[1]);
+            let start = last_row(prev) + 1;
+            if start <= first
+                || start > end
+                || part.start_position().row < start
+                || !self.fills_its_lines(prev)
+                || !self.fills_its_lines(part)
+            {
+                continue;
+            }
+            let mut cut = Cut::new(What::Tail, vec![(start, end)], start, Form::Block);
+            cut.indent = self.indent_at(part);
+            cut.own = cut.hide.clone();
+            self.summarize(&mut cut, start, end);
+            cut.parent = Some(parent);
+            cut.asked = asked;
+            cut.public = public;
+            parent = self.push(cut);
+            tails.push((start, parent));
+            if tails.len() == MAX_TAILS {
+                break;
+            }
+        }
+        tails
     }
 
     /// The cut of a function's body, if its lines can go without unbalancing the rest.
@@ -615,6 +815,7 @@ impl<'a> Walker<'a> {
             );
             cut.indent = self.inner_indent(open + 1, close);
             cut.own = cut.hide.clone();
+            cut.opens = self.ends_its_row(body.start_byte() + 1).then_some(open);
             self.summarize(&mut cut, open + 1, close - 1);
             return Some(cut);
         }
@@ -685,6 +886,14 @@ impl<'a> Walker<'a> {
         let mut cut = Cut::new(What::Body, hide, note_at, Form::Block);
         cut.indent = indent;
         cut.own = vec![(sig + 1, end)];
+        // The colon itself, before any comment between it and the block (`# Steps:`).
+        let mut colon = Some(colon);
+        while let Some(c) = colon.filter(|c| c.kind() != ":") {
+            colon = c.prev_sibling();
+        }
+        cut.opens = colon
+            .filter(|c| self.ends_its_row(c.end_byte()))
+            .map(|c| c.end_position().row);
         self.summarize(&mut cut, sig + 1, end);
         Some(cut)
     }
@@ -729,7 +938,7 @@ impl<'a> Walker<'a> {
         } else {
             format!("{n} lines; calls {called}")
         };
-        cut.terse = "…".to_string();
+        cut.terse = ELIDED.to_string();
     }
 
     fn container(&mut self, node: Node, env: &Env) {
@@ -787,7 +996,7 @@ impl<'a> Walker<'a> {
             cut.indent = leading_ws(content(self.lines[first])).to_string();
             cut.own = hide;
             cut.full = format!("{rows} lines of {} other than methods", short(name, 40));
-            cut.terse = format!("… {rows} lines of members");
+            cut.terse = format!("{rows} lines of members");
             cut.quiet = methods;
             cut.parent = env.parent;
             cut.asked = env.asked;
@@ -797,8 +1006,23 @@ impl<'a> Walker<'a> {
         self.items_of(body, env, members);
     }
 
+    /// A JavaScript class member with a private name (`#count = 0`, `#parse() {}`): code that
+    /// stays may name it, and JavaScript refuses a private name with no declaration, so it is
+    /// never left out whole.
+    fn declares_private_name(&self, node: Node) -> bool {
+        self.lang == Language::JavaScript
+            && matches!(node.kind(), "field_definition" | "method_definition")
+            && node
+                .child_by_field_name("property")
+                .or_else(|| node.child_by_field_name("name"))
+                .is_some_and(|n| n.kind() == "private_property_identifier")
+    }
+
     /// A member of a container that is not a method, a nested type or a comment.
     fn is_member(&self, node: Node) -> bool {
+        if self.declares_private_name(node) {
+            return false;
+        }
         let kind = node.kind();
         let inner = match kind {
             "decorated_definition" => node.child_by_field_name("definition"),
@@ -833,8 +1057,9 @@ impl<'a> Walker<'a> {
             );
             cut.indent = self.inner_indent(open + 1, close);
             cut.own = cut.hide.clone();
+            cut.opens = self.ends_its_row(node.start_byte() + 1).then_some(open);
             cut.full = format!("{} lines of fields", close - open - 1);
-            cut.terse = "…".to_string();
+            cut.terse = ELIDED.to_string();
             cut.parent = env.parent;
             cut.asked = env.asked;
             cut.stage = 4;
@@ -925,7 +1150,7 @@ impl<'a> Walker<'a> {
             all.indent = indent.clone();
             all.own = all.hide.clone();
             all.full = format!("{} imports: {}", run.len(), roots(run));
-            all.terse = format!("… {} imports", run.len());
+            all.terse = format!("{} imports", run.len());
             all.parent = run[0].parent;
             all.asked = run[0].asked;
             all.stage = 4;
@@ -937,7 +1162,7 @@ impl<'a> Walker<'a> {
                 tail.indent = indent;
                 tail.own = tail.hide.clone();
                 tail.full = format!("{} more imports: {}", rest.len(), roots(rest));
-                tail.terse = format!("… {} more imports", rest.len());
+                tail.terse = format!("{} more imports", rest.len());
                 tail.parent = Some(id);
                 tail.asked = run[0].asked;
                 tail.stage = 1;
@@ -958,6 +1183,15 @@ impl<'a> Walker<'a> {
             .iter()
             .all(u8::is_ascii_whitespace)
             && self.blank_or_comment(&self.src[end..row_end(src, end)])
+    }
+
+    /// Whether nothing but whitespace follows byte `at` on its row.
+    fn ends_its_row(&self, at: usize) -> bool {
+        let src = self.src.as_bytes();
+        let at = at.min(src.len());
+        src[at..row_end(src, at)]
+            .iter()
+            .all(u8::is_ascii_whitespace)
     }
 
     /// Whether `rest` (of a line) is blank or a line comment.
@@ -1061,6 +1295,74 @@ impl<'a> Walker<'a> {
             || name.starts_with("test")
             || name == "tests"
     }
+
+    /// Whether an item of `list` (a file, or a container's body) is part of the public
+    /// interface, by the rules of its language.
+    fn is_public(&self, node: Node, list: Node) -> bool {
+        let container = list.parent();
+        let container_kind = container.map_or("", |c| c.kind());
+        let inner = match node.kind() {
+            "decorated_definition" => node.child_by_field_name("definition").unwrap_or(node),
+            _ => node,
+        };
+        let name = self.name_of(inner);
+        let has_child = |n: Node, kinds: &[&str], words: &[&str]| {
+            let mut c = n.walk();
+            let found = n.children(&mut c).any(|ch| {
+                kinds.contains(&ch.kind())
+                    && (words.is_empty() || words.iter().any(|w| self.text(ch).contains(w)))
+            });
+            found
+        };
+        match self.lang {
+            Language::Rust => {
+                // An impl is as public as what it implements; a trait's items and those of
+                // an impl of a trait are public through the trait.
+                matches!(inner.kind(), "impl_item")
+                    || container_kind == "trait_item"
+                    || container.is_some_and(|c| {
+                        c.kind() == "impl_item" && c.child_by_field_name("trait").is_some()
+                    })
+                    || has_child(inner, &["visibility_modifier"], &[])
+            }
+            Language::Python => {
+                let name = name.trim_start_matches('*');
+                !name.starts_with('_') || (name.starts_with("__") && name.ends_with("__"))
+            }
+            Language::Go => {
+                let name = if name.is_empty() {
+                    // `type X …`: the name of its first spec.
+                    let mut c = inner.walk();
+                    let spec = inner
+                        .named_children(&mut c)
+                        .find(|n| n.kind().ends_with("_spec"));
+                    spec.map_or("", |s| self.name_of(s))
+                } else {
+                    name
+                };
+                name.chars().next().is_some_and(char::is_uppercase)
+            }
+            Language::JavaScript | Language::TypeScript => {
+                if list.kind() == "class_body" {
+                    !name.starts_with('#')
+                        && !has_child(
+                            inner,
+                            &["accessibility_modifier"],
+                            &["private", "protected"],
+                        )
+                } else {
+                    inner.kind() == "export_statement"
+                        || container_kind.contains("module")
+                        || container_kind.contains("namespace")
+                }
+            }
+            Language::Java => {
+                container_kind == "interface_declaration"
+                    || has_child(inner, &["modifiers"], &["public", "protected"])
+            }
+            Language::Ruby | Language::Other => true,
+        }
+    }
 }
 
 /// Words that make a comment a warning a reader must not miss.
@@ -1071,6 +1373,21 @@ fn notable_re() -> &'static regex::Regex {
         regex::Regex::new(r"\b(?:FIXME|XXX|HACK|BUG|SAFETY|SECURITY|DEPRECATED|WARNING|UNSAFE)\b")
             .expect("valid pattern")
     })
+}
+
+/// The children of a function's body: its statements (those of Go's statement list), with the
+/// brackets around them.
+fn statements(body: Node) -> Vec<Node> {
+    let mut c = body.walk();
+    let children: Vec<Node> = body.children(&mut c).collect();
+    let mut named = children.iter().filter(|n| n.is_named());
+    if let (Some(list), None) = (named.next(), named.next()) {
+        if list.kind() == "statement_list" {
+            let mut c = list.walk();
+            return list.children(&mut c).collect();
+        }
+    }
+    children
 }
 
 /// Whether `node` is a string standing as a statement: a Python docstring.

@@ -69,19 +69,166 @@ fn rust_bodies_go_signatures_stay() {
 
 #[test]
 fn the_asked_about_function_stays_whole() {
+    // The outline of the 30 functions leaves room for a body or two: the asked one's first.
     let code = rust_functions(30, 8);
     for query in [
         "How does `function_17` work?",
         "how does function_17 work",
         "what does Module::function_17 do",
     ] {
-        let (out, _) = outline_at(&code, Language::Rust, query, 400);
+        let (out, _) = outline_at(&code, Language::Rust, query, 800);
         assert!(
             out.contains("let v7 = compute_value_17(v6, 7);"),
             "{query}: {out}"
         );
         assert!(!out.contains("compute_value_3(v6"), "{query}: {out}");
+        for i in 0..30 {
+            let signature = format!("pub fn function_{i}(a: u32) -> u32 {{");
+            assert!(out.contains(&signature), "{query}: {signature}\n{out}");
+        }
     }
+}
+
+/// The outline comes first: while every definition's signature fits, none is left out to make
+/// room for a body, not even for the body of the function the query asks about; that body is
+/// the first to come back when there is room for it.
+#[test]
+fn every_signature_shows_before_any_body() {
+    let asked: String = (0..30)
+        .map(|j| format!("    let w{j} = asked_step(w{}, {j});\n", j.max(1) - 1))
+        .collect();
+    let code = format!(
+        "{}pub fn asked_about(a: u32) -> u32 {{\n{asked}    w0\n}}\n\n{}",
+        rust_functions(20, 6),
+        rust_functions(20, 6).replace("function_", "other_")
+    );
+    let query = "how does asked_about work";
+    let signatures: Vec<String> = (0..20)
+        .flat_map(|i| {
+            [
+                format!("pub fn function_{i}(a: u32) -> u32 {{"),
+                format!("pub fn other_{i}(a: u32) -> u32 {{"),
+            ]
+        })
+        .chain(["pub fn asked_about(a: u32) -> u32 {".to_string()])
+        .collect();
+    // Room for the outline, not for the outline and the asked body: every signature.
+    let (out, _) = outline_at(&code, Language::Rust, query, 900);
+    for s in &signatures {
+        assert!(out.contains(s.as_str()), "{s}\n{out}");
+    }
+    assert!(!out.contains("items left out"), "{out}");
+    assert!(!out.contains("let w20 = asked_step"), "{out}");
+    // Room for both: every signature and the asked body, not the others'.
+    let (out, _) = outline_at(&code, Language::Rust, query, 1400);
+    for s in &signatures {
+        assert!(out.contains(s.as_str()), "{s}\n{out}");
+    }
+    assert!(out.contains("let w20 = asked_step(w19, 20);"), "{out}");
+    assert!(!out.contains("compute_value_3(v4"), "{out}");
+}
+
+/// A body the query names that does not fit beside the outline shows its first statements,
+/// as many as the room left holds; the rest is a placeholder inside the kept braces.
+#[test]
+fn the_asked_body_shows_its_first_statements() {
+    let asked: String = (0..80)
+        .map(|j| format!("    let w{j} = asked_step(w{}, {j});\n", j.max(1) - 1))
+        .collect();
+    let code = format!(
+        "{}pub fn asked_about(a: u32) -> u32 {{\n{asked}    w0\n}}\n\n{}",
+        rust_functions(15, 6),
+        rust_functions(15, 6).replace("function_", "other_")
+    );
+    let (out, _) = outline_at(&code, Language::Rust, "how does asked_about work", 1000);
+    for i in 0..15 {
+        assert!(
+            out.contains(&format!("pub fn function_{i}(a: u32)")),
+            "{out}"
+        );
+        assert!(out.contains(&format!("pub fn other_{i}(a: u32)")), "{out}");
+    }
+    assert!(
+        out.contains("pub fn asked_about(a: u32) -> u32 {\n    let w0 = asked_step(w0, 0);\n    let w1 = asked_step(w0, 1);\n"),
+        "{out}"
+    );
+    assert!(!out.contains("let w79"), "{out}");
+    assert!(!out.contains("compute_value_3(v4"), "{out}");
+}
+
+/// A large literal (a table, a map) keeps the line that names it; its contents go like a body.
+#[test]
+fn large_literals_keep_the_line_that_names_them() {
+    let table: String = (0..200).map(|i| format!("    {i},\n")).collect();
+    let code = format!(
+        "pub static TABLE: [u32; 200] = [\n{table}];\n\n{}",
+        rust_functions(10, 6)
+    );
+    let (out, _) = outline_at(&code, Language::Rust, "", 300);
+    assert!(
+        out.contains("pub static TABLE: [u32; 200] = [ /* ... */ ];\n"),
+        "{out}"
+    );
+    for i in 0..10 {
+        assert!(
+            out.contains(&format!("pub fn function_{i}(a: u32)")),
+            "{out}"
+        );
+    }
+}
+
+/// When even the signatures do not fit, those of public items and of what the query asks
+/// about stay; the private ones go, each run a bare placeholder where it was and counted in
+/// the marker at the end.
+#[test]
+fn public_and_asked_signatures_stay_longest() {
+    let code: String = (0..60)
+        .map(|i| {
+            let vis = if i % 2 == 0 { "pub " } else { "" };
+            format!(
+                "{vis}fn f_{i}(a: u32) -> u32 {{\n    let b = a + {i};\n    let c = b * 2;\n    c - 1\n}}\n\n"
+            )
+        })
+        .collect();
+    let (out, store) = outline_at(&code, Language::Rust, "what does f_33 do", 700);
+    for i in (0..60).step_by(2) {
+        let signature = format!("pub fn f_{i}(a: u32) -> u32 {{ /* ... */ }}");
+        assert!(out.contains(&signature), "{signature}\n{out}");
+    }
+    assert!(out.contains("\nfn f_33(a: u32) -> u32 {"), "{out}");
+    let private = (1..60).step_by(2);
+    let gone = private
+        .filter(|i| !out.contains(&format!("\nfn f_{i}(")))
+        .count();
+    assert!(gone > 0, "{out}");
+    assert!(out.contains("\n// ...\n"), "{out}");
+    assert!(
+        out.ends_with(&format!("; {gone} items left out>>\n")),
+        "{out}"
+    );
+    // The whole file comes back from the marker at the end.
+    let keys = crate::ccr::marker_keys(&out);
+    let whole = store.get("t", keys.last().unwrap()).unwrap();
+    assert_eq!(entry::decode(&whole).unwrap().original, code.as_bytes());
+}
+
+/// An elided block with a bare placeholder stays on the line that opens it.
+#[test]
+fn bare_placeholders_join_their_lines() {
+    let code = rust_functions(40, 6);
+    let (out, _) = outline_at(&code, Language::Rust, "", 1000);
+    assert!(
+        out.contains("pub fn function_5(a: u32) -> u32 { /* ... */ }\n"),
+        "{out}"
+    );
+    let body: String = (0..6)
+        .map(|j| format!("        x{j} = compute(x, {j})\n"))
+        .collect();
+    let py: String = (0..40)
+        .map(|i| format!("def f_{i}(x):\n{body}        return x\n\n\n"))
+        .collect();
+    let (out, _) = outline_at(&py, Language::Python, "", 500);
+    assert!(out.contains("def f_5(x): ...\n"), "{out}");
 }
 
 #[test]
@@ -98,6 +245,52 @@ fn other_languages_get_an_indentation_outline() {
         out.ends_with(">>\n") && out.contains("\n// <<ccr:"),
         "{out}"
     );
+}
+
+/// In the outline by indentation, a label at column 0 inside a function (`retry:` in C) is
+/// part of its body, not an item of its own whose leaving out would take the closing brace.
+#[test]
+fn labels_at_column_zero_stay_in_their_function() {
+    let body: String = (0..8)
+        .map(|j| format!("    int v{j} = step(v, {j});\n"))
+        .collect();
+    let c: String = (0..30)
+        .map(|i| format!("int f_{i}(int v) {{\n{body}\nretry:\n{body}    return v;\n}}\n\n"))
+        .collect();
+    for budget in (150..1500).step_by(50) {
+        let (out, _) = outline_at(&c, Language::Other, "", budget);
+        let (opens, closes) = (out.matches('{').count(), out.matches('}').count());
+        assert_eq!(opens, closes, "at {budget}:\n{out}");
+    }
+}
+
+/// In the outline by indentation, a block comment is never cut open (its lines at column 0
+/// after a blank line start no item), and a Python-like block keeps a statement.
+#[test]
+fn other_languages_keep_comments_closed_and_blocks_valid() {
+    let license = "/*\nCopyright 2025 The Authors.\n\nLicensed under the Apache License.\n\nUnless required by applicable law, software\ndistributed under the License is AS IS.\n*/\n\n";
+    let c = format!("{license}#include <stdio.h>\n\n{}", c_functions(30, 10));
+    for budget in (100..1500).step_by(50) {
+        let (out, _) = outline_at(&c, Language::Other, "", budget);
+        let (opens, closes) = (out.matches("/*").count(), out.matches("*/").count());
+        assert_eq!(opens, closes, "at {budget}:\n{out}");
+        let (opens, closes) = (out.matches('{').count(), out.matches('}').count());
+        assert_eq!(opens, closes, "at {budget}:\n{out}");
+    }
+    let body: String = (0..8)
+        .map(|j| format!("    v{j} = step(x, {j})\n"))
+        .collect();
+    let py: String = (0..30)
+        .map(|i| format!("# Step {i}.\ndef f_{i}(x):\n{body}    return x\n\n\n"))
+        .collect();
+    let (out, _) = outline_at(&py, Language::Other, "", 400);
+    let lines: Vec<&str> = out.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with("def ") {
+            assert!(lines[i + 1].starts_with("    "), "{line}\n{out}");
+        }
+    }
+    assert!(out.contains("def f_3(x):\n    ...\n"), "{out}");
 }
 
 #[test]
@@ -137,11 +330,8 @@ fn the_budget_is_a_cap_and_is_used() {
             "{}",
             out.output
         );
-        assert!(
-            out.output.contains("// … left out: pub fn function_"),
-            "{}",
-            out.output
-        );
+        assert!(out.output.contains("\n// ...\n"), "{}", out.output);
+        assert!(out.output.contains(" items left out>>"), "{}", out.output);
     }
 }
 
@@ -160,7 +350,7 @@ fn under_the_budget_bodies_come_back() {
 fn cuts_of(lang: Language, text: &str) -> Vec<(What, Vec<(usize, usize)>)> {
     let lines = lines_of(text);
     let asked = Asked::default();
-    let mut walker = Walker::new(text, &lines, Syntax::of(lang, &lines), &asked);
+    let mut walker = Walker::new(text, &lines, lang, Syntax::of(lang, &lines), &asked);
     for tree in parse(&grammar(lang).unwrap(), text, &lines).unwrap() {
         walker.walk(tree.root_node());
     }
@@ -174,7 +364,7 @@ fn cuts_of(lang: Language, text: &str) -> Vec<(What, Vec<(usize, usize)>)> {
 fn whole(lang: Language, text: &str) -> Vec<(What, Vec<(usize, usize)>)> {
     let lines = lines_of(text);
     let asked = Asked::default();
-    let mut walker = Walker::new(text, &lines, Syntax::of(lang, &lines), &asked);
+    let mut walker = Walker::new(text, &lines, lang, Syntax::of(lang, &lines), &asked);
     walker.walk(
         parse_range(&grammar(lang).unwrap(), text, None)
             .unwrap()
