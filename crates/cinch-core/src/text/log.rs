@@ -380,9 +380,14 @@ fn rank(p: &Parsed, ctx: &Context) -> Vec<Unit> {
     rank_query(p, ctx, &mut r);
     let in_trace: Vec<bool> = p.trace_at.iter().map(Option::is_some).collect();
     // Errors: each error template and each trace counts as one story; lines logged as errors
-    // before lines that only say an error word, then the rarest first.
-    let mut stories: Vec<(bool, usize, usize, Vec<usize>)> = Vec::new();
-    let worded = |i: usize| !matches!(p.levels[i], Some("ERROR" | "FATAL"));
+    // before lines that only say an error word; short lines before long ones, so that one long
+    // line does not keep several stories out; then the rarest first.
+    let mut stories: Vec<(bool, bool, usize, usize, Vec<usize>)> = Vec::new();
+    // A level is a field only where most lines have one; elsewhere (syslog) an `Error:` near
+    // the start is a word of the message like any other.
+    let leveled = 2 * p.levels.iter().filter(|l| l.is_some()).count() >= n;
+    let worded = |i: usize| !(leveled && matches!(p.levels[i], Some("ERROR" | "FATAL")));
+    let long = |i: usize| crate::tokens::estimate(&p.plain[i]) > line_cap(ctx.budget);
     for tpl in &p.miner.templates {
         let errors: Vec<usize> = tpl
             .lines
@@ -391,14 +396,14 @@ fn rank(p: &Parsed, ctx: &Context) -> Vec<Unit> {
             .filter(|&i| p.errorish(i) && !in_trace[i])
             .collect();
         if let Some(&first) = errors.first() {
-            stories.push((worded(first), errors.len(), first, vec![first]));
+            stories.push((worded(first), long(first), errors.len(), first, vec![first]));
         }
     }
     for t in &p.traces {
-        stories.push((false, 1, t.start, t.keys.clone()));
+        stories.push((false, false, 1, t.start, t.keys.clone()));
     }
-    stories.sort_by_key(|s| (s.0, s.1, s.2));
-    for (k, (_, _, _, lines)) in stories.iter().enumerate() {
+    stories.sort_by_key(|s| (s.0, s.1, s.2, s.3));
+    for (k, (_, _, _, _, lines)) in stories.iter().enumerate() {
         for (j, &i) in lines.iter().enumerate() {
             r.put(i, tier::ERROR, k as u64 * 64 + j.min(63) as u64);
         }
@@ -790,6 +795,51 @@ mod tests {
                 "{}",
                 out.output
             );
+        }
+    }
+
+    #[test]
+    fn without_levels_rare_short_failures_come_before_repeated_and_long_ones() {
+        // A syslog has no level field: `Error returned` near the start is a word of the
+        // message, and one story told 40 times must not keep the rare ones out; nor may a
+        // line longer than the line cap.
+        let mut text = String::new();
+        for i in 0..1500 {
+            text.push_str(&format!(
+                "Jul  1 10:{:02}:{:02} host-7 mds[{}]: volume {i} indexed\n",
+                i / 60 % 60,
+                i % 60,
+                100 + i % 9
+            ));
+            if i % 37 < 4 {
+                text.push_str(&format!(
+                    "Jul  1 10:{:02}:00 host-7 daemon{}[31687]: Error returned from service{}: (null) {i}\n",
+                    i / 60 % 60,
+                    i % 37,
+                    i % 37
+                ));
+            }
+            if i == 700 {
+                text.push_str(&format!(
+                    "Jul  1 11:40:00 host-7 agent[5]: Error: sync failed {}\n",
+                    "0x7fe13512cf70 {Domain=kCFErrorDomainCFNetwork Code=-1009} ".repeat(40)
+                ));
+            }
+        }
+        let rare = [
+            "CFNetwork SSLHandshake failed (-9802)",
+            "Error in CoreDragRemoveTrackingHandler: -1856",
+            "arp_client_transmit(en0) failed, Network is down (50)",
+            "CoreAnimation: timed out fence 5fe83",
+            "Got an XPC error: Connection invalid",
+        ];
+        for (k, r) in rare.iter().enumerate() {
+            text.push_str(&format!("Jul  2 0{k}:00:00 host-7 proc{k}[{k}]: {r}\n"));
+        }
+        let (out, _) =
+            crate::context::with_context(&text, "", 220, |ctx| compress_log(&text, ctx).unwrap());
+        for r in rare {
+            assert!(out.output.contains(r), "{r} missing:\n{}", out.output);
         }
     }
 
