@@ -351,7 +351,15 @@ pub fn compress_search(text: &str, ctx: &Context) -> Result<TextOutcome, TextErr
             set(h.index, tier::FIRST, (1 << 40) + h.index as u64);
         }
     };
-    for h in all.iter().filter(|h| defines(h)) {
+    // Rare forms of a definition first (a stub, a commented-out one, another signature): the
+    // thirtieth `def name` like the others says less than the one that differs.
+    let mut definitions: Vec<&Hit> = all.iter().copied().filter(|h| defines(h)).collect();
+    let mut forms: HashMap<&str, usize> = HashMap::new();
+    for h in &definitions {
+        *forms.entry(h.text.trim()).or_default() += 1;
+    }
+    definitions.sort_by_key(|h| (forms[h.text.trim()], h.index));
+    for h in definitions {
         standout(&mut set, h, tier::DEFINITION, 2);
     }
     if let (Some(first), Some(last)) = (all.first(), all.last()) {
@@ -838,6 +846,36 @@ mod tests {
 
     /// A hundred files with one match each: more than the budget holds, so files are named
     /// while the budget allows, an error line and the anchors stay, and the rest is counted.
+    #[test]
+    fn a_definition_unlike_the_others_is_shown() {
+        let mut text = String::new();
+        for f in 0..60 {
+            text.push_str(&format!(
+                "./lang_{f}/lib/update_checker.rb:{}:      def latest_version\n",
+                20 + f
+            ));
+            text.push_str(&format!(
+                "./lang_{f}/lib/update_checker.rb:{}:        @latest_version ||= fetch_latest_version\n",
+                21 + f
+            ));
+            if f == 30 {
+                text.push_str("./lang_30/lib/base.rb:22:      #     def latest_version\n");
+                text.push_str("./lang_30/lib/base.rb:67:        def latest_version; end\n");
+            }
+        }
+        let (out, _) = with_context(&text, "where is `latest_version` defined", 1000, |ctx| {
+            compress_search(&text, ctx).unwrap().output
+        });
+        assert!(
+            out.contains("base.rb:67:        def latest_version; end"),
+            "{out}"
+        );
+        assert!(
+            out.contains("base.rb:22:      #     def latest_version"),
+            "{out}"
+        );
+    }
+
     #[test]
     fn wide_results_hold_the_budget() {
         let mut text = String::new();
