@@ -32,8 +32,10 @@ use regex::Regex;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
 
-/// An opening shorter than this runs on to the end of the next sentence.
+/// An opening shorter than this runs on to the end of the next sentence...
 const OPENING_MIN: usize = 100;
+/// ...unless that takes it past this.
+const OPENING_LONG: usize = 240;
 /// The share of the budget that paragraphs past the openings and those ranked for the query
 /// may bring the output up to.
 const FILL_SHARE: (usize, usize) = (1, 2);
@@ -380,17 +382,24 @@ fn blocks(lines: &[&str], from: usize, to: usize) -> Vec<Block> {
     out
 }
 
-/// The opening of a paragraph line: its first sentences, at least [`OPENING_MIN`] bytes.
+/// The opening of a paragraph line: its first sentences, at least [`OPENING_MIN`] bytes, but
+/// only the first when the next would take it past [`OPENING_LONG`] (a sentence of links).
 fn opening(line: &str) -> &str {
     let mut from = 0;
-    while let Some(pos) = line[from..].find(". ") {
-        let end = from + pos + 1;
-        if end >= OPENING_MIN {
-            return &line[..end];
+    let mut last = None;
+    loop {
+        let end = line[from..]
+            .find(". ")
+            .map_or(line.len(), |pos| from + pos + 1);
+        if end >= OPENING_MIN || end == line.len() {
+            return match last {
+                Some(last) if end > OPENING_LONG => &line[..last],
+                _ => &line[..end],
+            };
         }
+        last = Some(end);
         from = end + 1;
     }
-    line
 }
 
 /// Whether `line` names `option` as a whole word (`-e` in `-e PATTERNS, --regexp=PATTERNS`, not
@@ -875,6 +884,13 @@ mod tests {
         let long = format!("{first} {second} The third is left out.");
         assert_eq!(opening(&long), format!("{first} {second}"));
         assert_eq!(opening("No sentence end"), "No sentence end");
+        // A second sentence of links is not run on to.
+        let links =
+            "Issues about [alerts](https://docs.example.com/code-security/dependabot/alerts) \
+                     or the [graph](https://docs.example.com/code-security/supply-chain/graph) \
+                     go to [discussions](https://github.com/orgs/community/discussions).";
+        assert_eq!(opening(&format!("{first} {links}")), first);
+        assert_eq!(opening(&format!("{first} {links} More.")), first);
     }
 
     #[test]
