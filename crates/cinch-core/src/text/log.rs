@@ -26,8 +26,10 @@ use crate::ccr::{marker, Key};
 use crate::context::Context;
 use crate::query::{bm25, contains_exact};
 use regex::Regex;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::sync::OnceLock;
 
 /// Templates seen at most this often keep all their lines.
@@ -179,14 +181,17 @@ struct Template {
 
 #[derive(Default)]
 struct Miner {
-    buckets: HashMap<(usize, String), Vec<usize>>,
+    /// Templates by their token count and the hash of their first token.
+    buckets: FxHashMap<(usize, u64), Vec<usize>>,
     templates: Vec<Template>,
 }
 
 impl Miner {
     /// Adds line `index` with `tokens`; returns its template.
     fn add(&mut self, index: usize, tokens: Vec<Cow<'_, str>>) -> usize {
-        let first = tokens.first().map_or(String::new(), |t| t.to_string());
+        let first = tokens
+            .first()
+            .map_or(0, |t| FxBuildHasher.hash_one(t.as_ref()));
         let bucket = self.buckets.entry((tokens.len(), first)).or_default();
         let mut best: Option<(usize, usize)> = None;
         for &t in bucket.iter().rev().take(BUCKET_SCAN) {
@@ -272,10 +277,7 @@ fn most_different(lines: &[usize], plain: &[Cow<str>], n: usize) -> Vec<usize> {
 }
 
 fn form_hash(tokens: &[Cow<'_, str>]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    tokens.hash(&mut h);
-    h.finish()
+    FxBuildHasher.hash_one(tokens)
 }
 
 /// Tiers of what a log shows, lower first.
@@ -330,6 +332,8 @@ impl Ranks {
 struct Parsed<'a> {
     plain: Vec<Cow<'a, str>>,
     levels: Vec<Option<&'static str>>,
+    /// Lines logged as errors or that say an error word.
+    errors: Vec<bool>,
     template_of: Vec<usize>,
     miner: Miner,
     traces: Vec<Trace>,
@@ -339,7 +343,7 @@ struct Parsed<'a> {
 
 impl Parsed<'_> {
     fn errorish(&self, i: usize) -> bool {
-        matches!(self.levels[i], Some("ERROR" | "FATAL")) || says_error(&self.plain[i])
+        self.errors[i]
     }
 
     fn warnish(&self, i: usize) -> bool {
@@ -355,7 +359,12 @@ fn parse<'a>(lines: &[&'a str]) -> Parsed<'a> {
         .enumerate()
         .map(|(i, l)| miner.add(i, l.split_whitespace().map(mask).collect()))
         .collect();
-    let levels = plain.iter().map(|l| level(l)).collect();
+    let levels: Vec<Option<&'static str>> = plain.iter().map(|l| level(l)).collect();
+    let errors = plain
+        .iter()
+        .zip(&levels)
+        .map(|(l, level)| matches!(level, Some("ERROR" | "FATAL")) || says_error(l))
+        .collect();
     let refs: Vec<&str> = plain.iter().map(|l| l.as_ref()).collect();
     let traces = trace::traces(&refs);
     let mut trace_at = vec![None; plain.len()];
@@ -365,6 +374,7 @@ fn parse<'a>(lines: &[&'a str]) -> Parsed<'a> {
     Parsed {
         plain,
         levels,
+        errors,
         template_of,
         miner,
         traces,
