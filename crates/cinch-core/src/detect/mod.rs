@@ -506,6 +506,11 @@ fn language(input: &str, lines: &[&str]) -> Language {
             .find(|(_, l)| *l != fav && !(script(*l) && script(fav)))
             .map_or(0, |r| r.0)
     };
+    // Without a single tell-tale line (a shell session, a config snippet) no grammar here is
+    // worth the parse: recovering from errors in each of them is most of the time spent.
+    if by_score.first().is_none_or(|&(top, _)| top == 0) {
+        return Language::Other;
+    }
     if let Some(&(top, favourite)) = by_score.first() {
         let second = rival(favourite);
         // A sample cut short may end with a few errors in the right grammar; a wrong one has
